@@ -1,0 +1,124 @@
+//! `troupe serve`: one node, HTTP on one port, until SIGINT or SIGTERM.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::Router;
+use prometheus_client::registry::Registry;
+use tokio::{net::TcpListener, signal::unix::SignalKind};
+use troupe_control::{http::api_router, http::unknown_route, metrics::ApiMetrics};
+
+use crate::{
+    cli::ServeArgs, config::default_public_url, http_routes, logging, node, node::Failure,
+};
+
+/// How often expired token records and revocations are dropped.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+/// How long in-flight requests get to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn run(args: ServeArgs) -> Result<(), Failure> {
+    let mut settings = node::load_settings(&args.config)?;
+    logging::init(&settings);
+    // Bind first: with port 0 the derived public URL must name the port actually bound.
+    let listener = TcpListener::bind(settings.bind)
+        .await
+        .map_err(|e| Failure::other(format!("cannot listen on {}: {e}", settings.bind)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::other(e.to_string()))?;
+    if !settings.public_url_given {
+        settings.public_url = default_public_url(local, settings.node_ip);
+    }
+    let node = node::open(settings).await?;
+    let settings = &node.settings;
+    let plane = node.plane.clone();
+
+    let mut registry = Registry::default();
+    let api_metrics = ApiMetrics::default();
+    api_metrics.register(&mut registry);
+    let registry = Arc::new(registry);
+
+    let app: Router = http_routes::router(
+        plane.clone(),
+        registry,
+        settings.public_url.clone(),
+        settings.demo,
+    )
+    .merge(api_router(plane.clone(), api_metrics))
+    .fallback(unknown_route);
+
+    let purge = tokio::spawn(purge_expired(plane.clone()));
+
+    tracing::info!(
+        bind = %local,
+        store = plane.store().backend(),
+        data_dir = %settings.data_dir.display(),
+        node_key = plane.node_key().kid(),
+        dev = settings.dev,
+        udp_ports = %format!("{}-{}", settings.udp_ports.0, settings.udp_ports.1),
+        node_ip = %settings.node_ip,
+        cors_origins = %settings.cors_origins.join(","),
+        max_publishers = settings.media_limits.max_publishers,
+        max_subscribers = settings.media_limits.max_subscribers,
+        "troupe started (media plane not built yet: UDP ports reserved in configuration only)"
+    );
+    let open_url = if settings.demo {
+        format!("{}/", settings.public_url)
+    } else {
+        format!("{}/healthz", settings.public_url)
+    };
+    let what = if settings.demo {
+        "to try the demo"
+    } else {
+        "to check it is up"
+    };
+    println!("troupe listening on http://{local} — open {open_url} {what}");
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stop_rx.await;
+    });
+    let server = tokio::spawn(async move { server.await });
+
+    let signal = shutdown_signal().await.map_err(Failure::other)?;
+    tracing::info!(signal, "shutting down: draining requests");
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server stopped with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "server task failed"),
+        Err(_) => tracing::warn!("requests still running after the drain timeout; stopping anyway"),
+    }
+    purge.abort();
+    plane.store().close().await;
+    tracing::info!("troupe stopped");
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM and names it.
+async fn shutdown_signal() -> Result<&'static str, String> {
+    let mut term = tokio::signal::unix::signal(SignalKind::terminate())
+        .map_err(|e| format!("cannot install the SIGTERM handler: {e}"))?;
+    let mut int = tokio::signal::unix::signal(SignalKind::interrupt())
+        .map_err(|e| format!("cannot install the SIGINT handler: {e}"))?;
+    tokio::select! {
+        _ = term.recv() => Ok("SIGTERM"),
+        _ = int.recv() => Ok("SIGINT"),
+    }
+}
+
+async fn purge_expired(plane: troupe_control::ControlPlane) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tick.tick().await;
+        match plane
+            .store()
+            .purge_expired(time::OffsetDateTime::now_utc())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(purged = n, "expired tokens and revocations dropped"),
+            Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+// Starts real `troupe serve` processes for the conformance tests and builds AWS SDK clients
+// pointed at them. Each server gets its own data directory and an ephemeral port.
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { IVSRealTimeClient } from '@aws-sdk/client-ivs-realtime';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const troupeBin = process.env.TROUPE_BIN ?? join(root, 'target', 'debug', 'troupe');
+export const seedBin = join(root, 'target', 'debug', 'examples', 'seed_session');
+
+export const DEV_CREDENTIALS = { accessKeyId: 'devkey', secretAccessKey: 'devsecret' };
+
+export function tempDataDir() {
+  return mkdtempSync(join(tmpdir(), 'troupe-conformance-'));
+}
+
+/** Starts `troupe serve --dev` and resolves once it printed its ready line. */
+export async function startServer({ args = [], env = {}, dataDir = tempDataDir(), keepData = false } = {}) {
+  const child = spawn(troupeBin, ['serve', '--dev', '--bind', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
+    env: { ...process.env, RUST_LOG: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`troupe did not get ready in 20 s\n${stderr}`)), 20_000);
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const m = stdout.match(/troupe listening on (http:\/\/[0-9.:]+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`troupe exited with ${code}\n${stderr}`)); });
+  });
+  const server = {
+    url,
+    dataDir,
+    child,
+    exited,
+    get stdout() { return stdout; },
+    get stderr() { return stderr; },
+    client(options = {}) { return client(url, options); },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const result = await exited;
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+      return result;
+    },
+  };
+  return server;
+}
+
+/** An IVS Real-Time client with the dev credentials, pointed at `url`. */
+export function client(url, { credentials = DEV_CREDENTIALS, region = 'us-east-1', ...rest } = {}) {
+  return new IVSRealTimeClient({ endpoint: url, region, credentials, ...rest });
+}
+
+/** Runs the store fixture that writes a session with participants and events. */
+export async function seedSession(dataDir, stageArn, participants, { ended = false } = {}) {
+  const stageId = stageArn.split('/').pop();
+  const args = [`sqlite://${join(dataDir, 'troupe.db')}`, stageId, String(participants)];
+  if (ended) args.push('--ended');
+  const { stdout } = await promisify(execFile)(seedBin, args);
+  return JSON.parse(stdout);
+}
+
+/** Runs the `troupe` binary to completion. */
+export function runTroupe(args, { env = {} } = {}) {
+  return new Promise((resolve) => {
+    execFile(troupeBin, args, { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? error.code : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Expects `promise` to reject with an SDK error of `name` and HTTP `status`. */
+export async function rejectsWith(assert, promise, name, status) {
+  try {
+    await promise;
+  } catch (err) {
+    assert.equal(err.name, name, `expected ${name}, got ${err.name}: ${err.message}`);
+    if (status !== undefined) assert.equal(err.$metadata?.httpStatusCode, status);
+    assert.ok(err.message && err.message.length > 0, 'error has a message');
+    return err;
+  }
+  assert.fail(`expected ${name}, but the call succeeded`);
+}
