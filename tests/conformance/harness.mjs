@@ -91,3 +91,45 @@ export async function rejectsWith(assert, promise, name, status) {
   }
   assert.fail(`expected ${name}, but the call succeeded`);
 }
+
+/**
+ * Sends a SigV4-signed request the way the SDKs do, for requests the SDK will not send itself
+ * (malformed JSON, operations it has no command for). `body` is sent as given.
+ */
+export async function signedFetch(url, { method = 'POST', path, body = '', query = {}, credentials = DEV_CREDENTIALS } = {}) {
+  const { SignatureV4 } = await import('@smithy/signature-v4');
+  const { Sha256 } = await import('@aws-crypto/sha256-js');
+  const target = new URL(url);
+  const signer = new SignatureV4({ service: 'ivs', region: 'us-east-1', credentials, sha256: Sha256 });
+  const request = {
+    method,
+    protocol: 'http:',
+    hostname: target.hostname,
+    port: Number(target.port),
+    path,
+    query,
+    headers: { host: target.host, 'content-type': 'application/json' },
+    body,
+  };
+  const signed = await signer.sign(request);
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) for (const item of [v].flat()) qs.append(k, item);
+  const search = qs.toString() ? `?${qs}` : '';
+  const { host, ...headers } = signed.headers;
+  const response = await fetch(`${url}${path}${search}`, { method, headers, body: method === 'GET' ? undefined : body });
+  const text = await response.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+/** Checks an IVS-shaped error answer: status, header, __type and both message members. */
+export function assertIvsError(assert, res, type, status) {
+  assert.equal(res.status, status, res.text);
+  assert.equal(res.headers.get('x-amzn-errortype'), type);
+  assert.ok(res.headers.get('x-amzn-requestid'), 'request id header');
+  assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+  assert.equal(res.json?.__type, type);
+  assert.ok(res.json.message && res.json.message === res.json.exceptionMessage, 'message and exceptionMessage');
+  return res.json.message;
+}
