@@ -1,7 +1,7 @@
 //! Reading request bodies and the checks shared by many operations. Every message names the
 //! request member at fault, because that is what a developer needs to fix their call.
 
-use serde::de::DeserializeOwned;
+use serde::{Deserialize, de::DeserializeOwned};
 use troupe_store::StringMap;
 
 use crate::error::{ApiError, ApiResult};
@@ -33,6 +33,20 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     de.end()
         .map_err(|err| ApiError::validation(format!("request body is not valid JSON: {err}")))?;
     Ok(value)
+}
+
+/// The request of operations that name one resource by `arn` (Get*, Delete*).
+#[derive(Deserialize)]
+pub struct ArnRequest {
+    pub arn: Option<String>,
+}
+
+/// The request of listings without filters (ListStages, ListPublicKeys).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListRequest {
+    pub next_token: Option<String>,
+    pub max_results: Option<i64>,
 }
 
 /// Requires a member to be present.

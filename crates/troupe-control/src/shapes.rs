@@ -19,30 +19,6 @@ fn tags(tags: &StringMap) -> Value {
 }
 
 impl ControlPlane {
-    pub(crate) fn stage_json(&self, stage: &StageRecord) -> Value {
-        let mut m = Map::new();
-        m.insert(
-            "arn".into(),
-            self.config.scope.arn(ResourceType::Stage, &stage.id).into(),
-        );
-        m.insert("name".into(), stage.name.clone().into());
-        insert_opt(&mut m, "activeSessionId", stage.active_session_id.clone());
-        m.insert("tags".into(), tags(&stage.tags));
-        insert_opt(
-            &mut m,
-            "autoParticipantRecordingConfiguration",
-            stage.auto_recording.clone(),
-        );
-        m.insert(
-            "endpoints".into(),
-            json!({
-                "whip": self.config.endpoints.whip,
-                "events": self.config.endpoints.events,
-            }),
-        );
-        Value::Object(m)
-    }
-
     pub(crate) fn stage_summary_json(&self, stage: &StageRecord) -> Value {
         let mut m = Map::new();
         m.insert(
@@ -53,6 +29,19 @@ impl ControlPlane {
         insert_opt(&mut m, "activeSessionId", stage.active_session_id.clone());
         m.insert("tags".into(), tags(&stage.tags));
         Value::Object(m)
+    }
+
+    /// The full `Stage`: the summary plus recording configuration and endpoints.
+    pub(crate) fn stage_json(&self, stage: &StageRecord) -> Value {
+        let mut out = self.stage_summary_json(stage);
+        if let Some(config) = &stage.auto_recording {
+            out["autoParticipantRecordingConfiguration"] = config.clone();
+        }
+        out["endpoints"] = json!({
+            "whip": self.config.endpoints.whip,
+            "events": self.config.endpoints.events,
+        });
+        out
     }
 
     pub(crate) fn public_key_json(&self, key: &PublicKeyRecord, with_material: bool) -> Value {

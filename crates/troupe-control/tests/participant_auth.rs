@@ -4,7 +4,7 @@
 mod common;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use p384::{ecdsa::SigningKey, elliptic_curve::rand_core::OsRng, pkcs8::EncodePublicKey};
+use p384::{ecdsa::SigningKey, elliptic_curve::rand_core::OsRng};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use troupe_control::{operation::Operation, participant_auth::TokenRejection};
@@ -73,19 +73,7 @@ async fn node_tokens_verify_with_their_claims() {
 async fn self_signed_tokens_until_the_key_is_deleted() {
     let t = common::plane().await;
     let arn = t.create_stage().await;
-    let signing = SigningKey::random(&mut OsRng);
-    let pem = signing
-        .verifying_key()
-        .to_public_key_pem(Default::default())
-        .unwrap();
-    let imported = t
-        .call(
-            Operation::ImportPublicKey,
-            json!({"publicKeyMaterial": pem, "name": "mine"}),
-        )
-        .await
-        .unwrap();
-    let key_arn = imported["publicKey"]["arn"].as_str().unwrap().to_string();
+    let (signing, key_arn) = t.import_new_key().await;
     let n = now().unix_timestamp();
     let token = troupe_tokens::sign(&claims_for(&arn, "self1", n, n + 600), &signing, &key_arn);
 
@@ -256,23 +244,11 @@ async fn refuses_revoked_participants_and_deleted_stages() {
 async fn refuses_a_topic_that_does_not_match_the_resource() {
     let t = common::plane().await;
     let arn = t.create_stage().await;
-    let signing = SigningKey::random(&mut OsRng);
-    let pem = signing
-        .verifying_key()
-        .to_public_key_pem(Default::default())
-        .unwrap();
-    let imported = t
-        .call(
-            Operation::ImportPublicKey,
-            json!({"publicKeyMaterial": pem}),
-        )
-        .await
-        .unwrap();
-    let key_arn = imported["publicKey"]["arn"].as_str().unwrap();
+    let (signing, key_arn) = t.import_new_key().await;
     let n = now().unix_timestamp();
     let mut claims = claims_for(&arn, "p1", n, n + 60);
     claims.topic = "someOtherStage".into();
-    let token = troupe_tokens::sign(&claims, &signing, key_arn);
+    let token = troupe_tokens::sign(&claims, &signing, &key_arn);
     let err = t
         .plane
         .verify_participant_token(&token, now())
@@ -281,7 +257,7 @@ async fn refuses_a_topic_that_does_not_match_the_resource() {
     assert_eq!(err.code(), "TOKEN_NOT_ALLOWED");
     // Lifetime over 14 days.
     let claims = claims_for(&arn, "p2", n, n + 15 * 24 * 3600);
-    let token = troupe_tokens::sign(&claims, &signing, key_arn);
+    let token = troupe_tokens::sign(&claims, &signing, &key_arn);
     let err = t
         .plane
         .verify_participant_token(&token, now())

@@ -10,7 +10,7 @@ use crate::{
     error::{ApiError, ApiResult},
     pagination::{list_response, page_request},
     plane::ControlPlane,
-    request::{check_name, check_tags, parse_body, required},
+    request::{ArnRequest, ListRequest, check_name, check_tags, parse_body, required},
 };
 
 #[derive(Deserialize)]
@@ -19,19 +19,6 @@ struct ImportRequest {
     public_key_material: Option<String>,
     name: Option<String>,
     tags: Option<StringMap>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ArnRequest {
-    arn: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListRequest {
-    next_token: Option<String>,
-    max_results: Option<i64>,
 }
 
 impl ControlPlane {

@@ -10,7 +10,7 @@ use crate::{
     ops::tokens::TokenRequest,
     pagination::{list_response, page_request},
     plane::{ControlNotice, ControlPlane},
-    request::{check_name, check_tags, parse_body, required},
+    request::{ArnRequest, ListRequest, check_name, check_tags, parse_body, required},
 };
 
 /// The hosted service's limit on `participantTokenConfigurations`.
@@ -23,19 +23,6 @@ struct CreateStageRequest {
     participant_token_configurations: Option<Vec<TokenRequest>>,
     tags: Option<StringMap>,
     auto_participant_recording_configuration: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ArnRequest {
-    arn: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListRequest {
-    next_token: Option<String>,
-    max_results: Option<i64>,
 }
 
 #[derive(Deserialize)]

@@ -88,6 +88,28 @@ impl TestPlane {
         out["stage"]["arn"].as_str().unwrap().to_string()
     }
 
+    /// Imports a fresh P-384 key (ImportPublicKey); returns it with its ARN, the `kid` of the
+    /// tokens it signs.
+    pub async fn import_new_key(&self) -> (p384::ecdsa::SigningKey, String) {
+        use p384::{elliptic_curve::rand_core::OsRng, pkcs8::EncodePublicKey};
+        let signing = p384::ecdsa::SigningKey::random(&mut OsRng);
+        let pem = signing
+            .verifying_key()
+            .to_public_key_pem(Default::default())
+            .unwrap();
+        let imported = self
+            .call(
+                Operation::ImportPublicKey,
+                json!({"publicKeyMaterial": pem}),
+            )
+            .await
+            .unwrap();
+        (
+            signing,
+            imported["publicKey"]["arn"].as_str().unwrap().to_string(),
+        )
+    }
+
     pub async fn token(&self, stage_arn: &str, body: Value) -> Value {
         let mut body = body;
         body["stageArn"] = stage_arn.into();
