@@ -238,3 +238,39 @@ test('the same API over PostgreSQL', async () => {
     execFileSync('psql', [url, '-q', '-c', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`]);
   }
 });
+
+test('troupe node-keys lists the keys and retires another node\'s key', async () => {
+  // Two data directories (two nodes) sharing one SQLite store.
+  const [dirA, dirB] = [tempDataDir(), tempDataDir()];
+  const store = `sqlite://${join(dirA, 'shared.db')}`;
+  const common = ['--dev', '--store', store];
+  let r = await runTroupe(['node-keys', 'list', ...common, '--data-dir', dirA]);
+  assert.equal(r.code, 0, r.stderr);
+  const kidA = r.stdout.match(/(node-[0-9a-f]+)\s+active \(this data directory\)/)?.[1];
+  assert.ok(kidA, r.stdout);
+  r = await runTroupe(['node-keys', 'list', ...common, '--data-dir', dirB]);
+  const kidB = r.stdout.match(/(node-[0-9a-f]+)\s+active \(this data directory\)/)?.[1];
+  assert.ok(kidB && kidB !== kidA, r.stdout);
+
+  r = await runTroupe(['node-keys', 'retire', kidA, ...common, '--data-dir', dirA]);
+  assert.equal(r.code, 1, 'refuses to retire its own key');
+  assert.match(r.stderr, /node-key\.pem/);
+  r = await runTroupe(['node-keys', 'retire', kidB, ...common, '--data-dir', dirA]);
+  assert.equal(r.code, 0, r.stderr);
+  r = await runTroupe(['node-keys', 'list', ...common, '--data-dir', dirA]);
+  assert.match(r.stdout, new RegExp(`${kidB}\\s+retired`));
+  // Node B cannot come back with its retired key.
+  r = await runTroupe(['serve', ...common, '--bind', '127.0.0.1:0', '--data-dir', dirB]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /retired.*node-key\.pem/);
+  rmSync(dirA, { recursive: true, force: true });
+  rmSync(dirB, { recursive: true, force: true });
+});
+
+test('--dev refuses to expose its well-known credentials beyond loopback', async () => {
+  const dataDir = tempDataDir();
+  const r = await runTroupe(['serve', '--dev', '--bind', '0.0.0.0:0', '--data-dir', dataDir]);
+  rmSync(dataDir, { recursive: true, force: true });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /bind.*devkey/);
+});

@@ -75,20 +75,13 @@ impl Arn {
             return Err(bad("longer than 128 characters"));
         }
         let mut parts = s.splitn(6, ':');
-        let (Some("arn"), Some("aws"), Some("ivs"), Some(region), Some(account), Some(rest)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let (Some("arn"), Some("aws"), Some("ivs"), Some(region), Some(account), Some(rest)) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(bad("expected arn:aws:ivs:<region>:<account>:<type>/<id>"));
         };
         if region.is_empty()
-            || !region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
             return Err(bad("bad region"));
         }
@@ -104,12 +97,7 @@ impl Arn {
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(bad("bad resource id"));
         }
-        Ok(Arn {
-            region: region.into(),
-            account: account.into(),
-            resource,
-            id: id.into(),
-        })
+        Ok(Arn { region: region.into(), account: account.into(), resource, id: id.into() })
     }
 
     /// Parses and requires a given resource type.
@@ -135,13 +123,7 @@ pub struct ArnScope {
 
 impl ArnScope {
     pub fn arn(&self, resource: ResourceType, id: &str) -> String {
-        format!(
-            "arn:aws:ivs:{}:{}:{}/{}",
-            self.region,
-            self.account,
-            resource.prefix(),
-            id
-        )
+        format!("arn:aws:ivs:{}:{}:{}/{}", self.region, self.account, resource.prefix(), id)
     }
 
     /// Whether an ARN names a resource of this deployment. ARNs of other regions or accounts
@@ -152,11 +134,7 @@ impl ArnScope {
 }
 
 fn random_alphanumeric(len: usize) -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
+    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
 
 /// A stage or public-key id: 12 alphanumerics, like the hosted service's.
@@ -180,20 +158,14 @@ mod tests {
 
     #[test]
     fn parses_and_rebuilds() {
-        let scope = ArnScope {
-            region: "us-east-1".into(),
-            account: "123456789012".into(),
-        };
+        let scope = ArnScope { region: "us-east-1".into(), account: "123456789012".into() };
         let s = scope.arn(ResourceType::Stage, "abcDEF123456");
         let arn = Arn::parse(&s, "arn").unwrap();
         assert_eq!(arn.id, "abcDEF123456");
         assert_eq!(arn.resource, ResourceType::Stage);
         assert!(scope.owns(&arn));
         let key = scope.arn(ResourceType::PublicKey, "k1");
-        assert_eq!(
-            Arn::parse(&key, "arn").unwrap().resource,
-            ResourceType::PublicKey
-        );
+        assert_eq!(Arn::parse(&key, "arn").unwrap().resource, ResourceType::PublicKey);
     }
 
     #[test]
@@ -212,12 +184,8 @@ mod tests {
         ] {
             assert!(Arn::parse(s, "arn").is_err(), "{s}");
         }
-        let err = Arn::parse_as(
-            "arn:aws:ivs:r:1:public-key/a",
-            "stageArn",
-            ResourceType::Stage,
-        )
-        .unwrap_err();
+        let err = Arn::parse_as("arn:aws:ivs:r:1:public-key/a", "stageArn", ResourceType::Stage)
+            .unwrap_err();
         assert!(err.message.contains("stageArn"), "{}", err.message);
     }
 

@@ -43,10 +43,7 @@ impl Endpoints {
         } else {
             base.to_string()
         };
-        Endpoints {
-            whip: format!("{base}/whip"),
-            events: format!("{ws_base}/events"),
-        }
+        Endpoints { whip: format!("{base}/whip"), events: format!("{ws_base}/events") }
     }
 }
 

@@ -84,10 +84,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(kind: ErrorType, message: impl Into<String>) -> Self {
-        ApiError {
-            kind,
-            message: message.into(),
-        }
+        ApiError { kind, message: message.into() }
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -137,10 +134,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.kind.status(), Json(self.body())).into_response();
-        response.headers_mut().insert(
-            "x-amzn-ErrorType",
-            HeaderValue::from_static(self.kind.name()),
-        );
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", HeaderValue::from_static(self.kind.name()));
         response
     }
 }

@@ -74,14 +74,7 @@ fn new_request_id() -> String {
     let mut b = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut b);
     let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 async fn handle(State(state): State<ApiState>, request: Request) -> Response {
@@ -135,9 +128,7 @@ async fn handle(State(state): State<ApiState>, request: Request) -> Response {
             "api call"
         );
     }
-    state
-        .metrics
-        .observe(op_name, outcome, elapsed.as_secs_f64());
+    state.metrics.observe(op_name, outcome, elapsed.as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-RequestId", v);
     }
@@ -184,7 +175,14 @@ async fn authenticate(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let body = to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let body = to_bytes(body, limit).await.map_err(|e| {
+        let inner = e.into_inner();
+        if inner.is::<http_body_util::LengthLimitError>() {
+            too_large()
+        } else {
+            ApiError::validation(format!("the request body could not be read: {inner}"))
+        }
+    })?;
 
     let raw_path = parts.uri.path();
     // HTTP/2 carries the host as `:authority`, which SigV4 signs as `host`.
@@ -204,21 +202,13 @@ async fn authenticate(
     };
     let credentials = &state.plane.config().credentials;
     let secret_for = |akid: &str| {
-        credentials
-            .iter()
-            .find(|c| c.access_key_id == akid)
-            .map(|c| c.secret_access_key.clone())
+        credentials.iter().find(|c| c.access_key_id == akid).map(|c| c.secret_access_key.clone())
     };
-    let verified = sigv4::verify(
-        &signed,
-        secret_for,
-        time::OffsetDateTime::now_utc(),
-        MAX_CLOCK_SKEW,
-    )
-    .map_err(|e| ApiError::new(auth_error_type(e.error_type()), e.to_string()))?;
-    let read_only = credentials
-        .iter()
-        .any(|c| c.access_key_id == verified.access_key_id && c.read_only);
+    let verified =
+        sigv4::verify(&signed, secret_for, time::OffsetDateTime::now_utc(), MAX_CLOCK_SKEW)
+            .map_err(|e| ApiError::new(auth_error_type(e.error_type()), e.to_string()))?;
+    let read_only =
+        credentials.iter().any(|c| c.access_key_id == verified.access_key_id && c.read_only);
     if read_only && !op.is_read_only() {
         return Err(ApiError::new(
             ErrorType::AccessDenied,
@@ -247,11 +237,7 @@ async fn authenticate(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Authenticated {
-        body,
-        resource_arn,
-        tag_keys,
-    })
+    Ok(Authenticated { body, resource_arn, tag_keys })
 }
 
 fn auth_error_type(name: &str) -> ErrorType {
@@ -265,11 +251,7 @@ fn auth_error_type(name: &str) -> ErrorType {
 
 /// The answer for a path nothing serves: the IVS error shape, never an HTML page.
 pub async fn unknown_route(request: Request) -> Response {
-    let message = format!(
-        "no operation at {} {}",
-        request.method(),
-        request.uri().path()
-    );
+    let message = format!("no operation at {} {}", request.method(), request.uri().path());
     let mut response = ApiError::new(ErrorType::UnknownOperation, message).into_response();
     if let Ok(v) = HeaderValue::from_str(&new_request_id()) {
         response.headers_mut().insert("x-amzn-RequestId", v);

@@ -61,8 +61,6 @@ impl ApiMetrics {
                 ("outcome", outcome.to_string()),
             ])
             .inc();
-        self.duration
-            .get_or_create(&[("operation", operation.to_string())])
-            .observe(seconds);
+        self.duration.get_or_create(&[("operation", operation.to_string())]).observe(seconds);
     }
 }

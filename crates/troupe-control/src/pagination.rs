@@ -32,8 +32,7 @@ pub fn page_request(
 
 /// The `nextToken` to return with a page, if another page follows.
 pub fn next_token<T>(scope: &str, page: &Page<T>) -> Option<String> {
-    page.next_after
-        .map(|after| URL_SAFE_NO_PAD.encode(format!("{scope}\n{after}")))
+    page.next_after.map(|after| URL_SAFE_NO_PAD.encode(format!("{scope}\n{after}")))
 }
 
 fn decode(scope: &str, token: &str) -> ApiResult<i64> {
@@ -71,17 +70,9 @@ mod tests {
 
     #[test]
     fn round_trip_and_scoping() {
-        let page = Page {
-            items: vec![1],
-            next_after: Some(42),
-        };
+        let page = Page { items: vec![1], next_after: Some(42) };
         let token = next_token("stages", &page).unwrap();
-        assert_eq!(
-            page_request("stages", Some(&token), None, 50)
-                .unwrap()
-                .after,
-            Some(42)
-        );
+        assert_eq!(page_request("stages", Some(&token), None, 50).unwrap().after, Some(42));
         assert!(page_request("publicKeys", Some(&token), None, 50).is_err());
         assert!(page_request("stages", Some("garbage!"), None, 50).is_err());
         assert!(page_request("stages", None, Some(0), 50).is_err());

@@ -10,12 +10,12 @@ use troupe_tokens::{Claims, TOKEN_VERSION, TokenError, UnverifiedToken, Verifyin
 use crate::{
     arn::{Arn, ResourceType},
     plane::ControlPlane,
-    request::check_participant_id,
+    request::{attributes_size, check_len, check_participant_id},
 };
 
 /// Clock skew tolerated between the token's signer and this server, in seconds. Small, so an
 /// expired token stops working promptly, but enough for a customer's signer a little ahead.
-const LEEWAY_SECS: i64 = 5;
+pub const LEEWAY_SECS: i64 = 5;
 
 /// Why a token was refused, as the Web SDK and the WHIP/events endpoints report it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,9 +35,9 @@ pub enum TokenRejection {
     /// DisconnectParticipant revoked this participant.
     #[error("participant {0} was disconnected")]
     Disconnected(String),
-    /// The store could not be asked; the client may retry.
-    #[error("token could not be checked: {0}")]
-    Unavailable(String),
+    /// The store could not be asked; the client may retry. (Details are logged, not sent.)
+    #[error("the token could not be checked right now; try again")]
+    Unavailable,
 }
 
 impl TokenRejection {
@@ -49,7 +49,7 @@ impl TokenRejection {
             TokenRejection::NotAllowed(_) => "TOKEN_NOT_ALLOWED",
             TokenRejection::StageDeleted(_) => "STAGE_DELETED",
             TokenRejection::Disconnected(_) => "PARTICIPANT_DISCONNECTED",
-            TokenRejection::Unavailable(_) => "FAILED",
+            TokenRejection::Unavailable => "FAILED",
         }
     }
 
@@ -59,7 +59,7 @@ impl TokenRejection {
             TokenRejection::Malformed(_) | TokenRejection::Expired(_) => 401,
             TokenRejection::NotAllowed(_) | TokenRejection::Disconnected(_) => 403,
             TokenRejection::StageDeleted(_) => 404,
-            TokenRejection::Unavailable(_) => 503,
+            TokenRejection::Unavailable => 503,
         }
     }
 }
@@ -72,6 +72,13 @@ impl From<TokenError> for TokenRejection {
             TokenRejection::Malformed(err.to_string())
         }
     }
+}
+
+/// Maps a store failure during verification; the detail goes to the log only, because the
+/// rejection's text is sent to unauthenticated clients.
+fn unavailable(err: troupe_store::StoreError) -> TokenRejection {
+    tracing::error!(error = %err, "token verification could not reach the store");
+    TokenRejection::Unavailable
 }
 
 /// Who signed a token.
@@ -100,9 +107,7 @@ impl VerifiedParticipant {
         if self.claims.capabilities.allow_publish {
             Ok(())
         } else {
-            Err(TokenRejection::NotAllowed(
-                "the token does not allow publishing".into(),
-            ))
+            Err(TokenRejection::NotAllowed("the token does not allow publishing".into()))
         }
     }
 
@@ -110,9 +115,7 @@ impl VerifiedParticipant {
         if self.claims.capabilities.allow_subscribe {
             Ok(())
         } else {
-            Err(TokenRejection::NotAllowed(
-                "the token does not allow subscribing".into(),
-            ))
+            Err(TokenRejection::NotAllowed("the token does not allow subscribing".into()))
         }
     }
 }
@@ -138,14 +141,14 @@ impl ControlPlane {
         }
         check_participant_id(&claims.jti, "jti")
             .map_err(|e| TokenRejection::Malformed(format!("token claim {}", e.message)))?;
-        let attributes_size: usize = claims
-            .attributes
-            .iter()
-            .map(|(k, v)| k.len() + v.len())
-            .sum();
-        if attributes_size > self.config.limits.max_attributes_bytes {
+        if let Some(user_id) = &claims.user_id {
+            check_len(user_id, 128, "user_id")
+                .map_err(|e| TokenRejection::Malformed(format!("token claim {}", e.message)))?;
+        }
+        let size = attributes_size(&claims.attributes);
+        if size > self.config.limits.max_attributes_bytes {
             return Err(TokenRejection::Malformed(format!(
-                "token attributes are {attributes_size} bytes, over the {}-byte limit",
+                "token attributes are {size} bytes, over the {}-byte limit",
                 self.config.limits.max_attributes_bytes
             )));
         }
@@ -161,28 +164,18 @@ impl ControlPlane {
         if !self.config.scope.owns(&stage_arn) {
             return Err(TokenRejection::StageDeleted(claims.resource.clone()));
         }
-        let unavailable = |e: troupe_store::StoreError| TokenRejection::Unavailable(e.to_string());
         let stage = self
             .store
             .get_stage(&stage_arn.id)
             .await
             .map_err(unavailable)?
             .ok_or_else(|| TokenRejection::StageDeleted(claims.resource.clone()))?;
-        if let Some(revocation) = self
-            .store
-            .get_revocation(&claims.jti)
-            .await
-            .map_err(unavailable)?
-            && revocation.stage_id == stage.id
-            && revocation.expires_at > now
-        {
+        // Any revocation row counts, whatever its expiry: DisconnectParticipant keeps rows
+        // past the end of the token's validity, and they are purged only once useless.
+        if self.store.get_revocation(&stage.id, &claims.jti).await.map_err(unavailable)?.is_some() {
             return Err(TokenRejection::Disconnected(claims.jti.clone()));
         }
-        Ok(VerifiedParticipant {
-            claims,
-            stage,
-            signer,
-        })
+        Ok(VerifiedParticipant { claims, stage, signer })
     }
 
     /// The key a token's `kid` names: this node's, another node's (shared store), or an
@@ -192,17 +185,9 @@ impl ControlPlane {
         token: &UnverifiedToken,
     ) -> Result<(VerifyingKey, Signer), TokenRejection> {
         let kid = token.kid();
-        let unknown = || {
-            TokenRejection::from(TokenError::UnknownKey {
-                kid: kid.to_string(),
-            })
-        };
-        let unavailable = |e: troupe_store::StoreError| TokenRejection::Unavailable(e.to_string());
+        let unknown = || TokenRejection::from(TokenError::UnknownKey { kid: kid.to_string() });
         if kid == self.node_key.kid() {
-            return Ok((
-                *self.node_key.verifying_key(),
-                Signer::Node(kid.to_string()),
-            ));
+            return Ok((*self.node_key.verifying_key(), Signer::Node(kid.to_string())));
         }
         if kid.starts_with("arn:") {
             let arn = Arn::parse_as(kid, "kid", ResourceType::PublicKey).map_err(|_| unknown())?;
@@ -220,12 +205,7 @@ impl ControlPlane {
             })?;
             return Ok((key, Signer::PublicKey(kid.to_string())));
         }
-        let pem = self
-            .store
-            .get_node_key(kid)
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(unknown)?;
+        let pem = self.store.get_node_key(kid).await.map_err(unavailable)?.ok_or_else(unknown)?;
         let key = troupe_tokens::parse_public_key_pem(&pem)
             .map_err(|e| TokenRejection::Malformed(format!("node key {kid} is unusable: {e}")))?;
         Ok((key, Signer::Node(kid.to_string())))

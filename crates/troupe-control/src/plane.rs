@@ -1,5 +1,5 @@
 //! [`ControlPlane`]: the IVS operations over a store, independent of HTTP. The HTTP layer
-//! (`http/`) authenticates, reads the request and calls [`ControlPlane::call`].
+//! (`http.rs`) authenticates, reads the request and calls [`ControlPlane::call`].
 
 use std::sync::Arc;
 
@@ -20,11 +20,7 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlNotice {
     /// DisconnectParticipant: close the participant's sessions and events socket.
-    ParticipantDisconnected {
-        stage_id: String,
-        participant_id: String,
-        reason: Option<String>,
-    },
+    ParticipantDisconnected { stage_id: String, participant_id: String, reason: Option<String> },
     /// DeleteStage: tell everyone on the stage and close it.
     StageDeleted { stage_id: String },
 }
@@ -53,12 +49,7 @@ pub struct ControlPlane {
 impl ControlPlane {
     pub fn new(store: Arc<dyn Store>, config: ControlConfig, node_key: Arc<NodeKey>) -> Self {
         let (notices, _) = broadcast::channel(1024);
-        ControlPlane {
-            store,
-            config: Arc::new(config),
-            node_key,
-            notices,
-        }
+        ControlPlane { store, config: Arc::new(config), node_key, notices }
     }
 
     pub fn config(&self) -> &ControlConfig {

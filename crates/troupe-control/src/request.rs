@@ -9,11 +9,7 @@ use crate::error::{ApiError, ApiResult};
 /// Parses a JSON body into an operation's request type. An empty body reads as `{}` (the SDKs
 /// send no body for operations without members). Type errors name the member's path.
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
-    };
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
     // serde would also read a struct from a JSON array; the API takes objects only.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::validation("request body must be a JSON object"));
@@ -51,21 +47,15 @@ pub struct ListRequest {
 
 /// Requires a member to be present.
 pub fn required<'a, T>(value: &'a Option<T>, field: &str) -> ApiResult<&'a T> {
-    value
-        .as_ref()
-        .ok_or_else(|| ApiError::validation(format!("{field} is required")))
+    value.as_ref().ok_or_else(|| ApiError::validation(format!("{field} is required")))
 }
 
 /// Resource names (stages, public keys): up to 128 of `[a-zA-Z0-9-_]`, as in the IVS model.
 pub fn check_name(name: &str, field: &str) -> ApiResult<()> {
     if name.chars().count() > 128 {
-        return Err(ApiError::validation(format!(
-            "{field} must be at most 128 characters"
-        )));
+        return Err(ApiError::validation(format!("{field} must be at most 128 characters")));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
     {
         return Err(ApiError::validation(format!(
             "{field} may contain only letters, digits, '-' and '_' (found {bad:?})"
@@ -77,9 +67,7 @@ pub fn check_name(name: &str, field: &str) -> ApiResult<()> {
 /// Free text with a length limit (user ids, reasons).
 pub fn check_len(value: &str, max: usize, field: &str) -> ApiResult<()> {
     if value.chars().count() > max {
-        return Err(ApiError::validation(format!(
-            "{field} must be at most {max} characters"
-        )));
+        return Err(ApiError::validation(format!("{field} must be at most {max} characters")));
     }
     Ok(())
 }
@@ -112,9 +100,7 @@ pub fn check_session_id(id: &str, field: &str) -> ApiResult<()> {
 /// `aws:`, values up to 256 characters.
 pub fn check_tags(tags: &StringMap, max: usize, field: &str) -> ApiResult<()> {
     if tags.len() > max {
-        return Err(ApiError::validation(format!(
-            "{field} may hold at most {max} tags"
-        )));
+        return Err(ApiError::validation(format!("{field} may hold at most {max} tags")));
     }
     for (key, value) in tags {
         check_tag_key(key, field)?;
@@ -142,9 +128,14 @@ pub fn check_tag_key(key: &str, field: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// The size IVS limits attributes by: keys and values together, in bytes.
+pub fn attributes_size(attributes: &StringMap) -> usize {
+    attributes.iter().map(|(k, v)| k.len() + v.len()).sum()
+}
+
 /// Participant attributes: the keys and values together must fit in `max_bytes` (1 KB).
 pub fn check_attributes(attributes: &StringMap, max_bytes: usize, field: &str) -> ApiResult<()> {
-    let size: usize = attributes.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let size = attributes_size(attributes);
     if size > max_bytes {
         return Err(ApiError::validation(format!(
             "{field} total {size} bytes; keys and values together must be at most {max_bytes} bytes"
@@ -177,11 +168,7 @@ mod tests {
         let err = parse_body::<Req>(br#"{"name": 5}"#).unwrap_err();
         assert!(err.message.starts_with("name:"), "{}", err.message);
         let err = parse_body::<Req>(br#"{"inner": [{"duration": "x"}]}"#).unwrap_err();
-        assert!(
-            err.message.starts_with("inner[0].duration:"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.starts_with("inner[0].duration:"), "{}", err.message);
         let err = parse_body::<Req>(br#"{"name": "a""#).unwrap_err();
         assert!(err.message.contains("not valid JSON"), "{}", err.message);
         let err = parse_body::<Req>(br#"[1]"#).unwrap_err();

@@ -21,10 +21,7 @@ fn tags(tags: &StringMap) -> Value {
 impl ControlPlane {
     pub(crate) fn stage_summary_json(&self, stage: &StageRecord) -> Value {
         let mut m = Map::new();
-        m.insert(
-            "arn".into(),
-            self.config.scope.arn(ResourceType::Stage, &stage.id).into(),
-        );
+        m.insert("arn".into(), self.config.scope.arn(ResourceType::Stage, &stage.id).into());
         m.insert("name".into(), stage.name.clone().into());
         insert_opt(&mut m, "activeSessionId", stage.active_session_id.clone());
         m.insert("tags".into(), tags(&stage.tags));
@@ -46,13 +43,7 @@ impl ControlPlane {
 
     pub(crate) fn public_key_json(&self, key: &PublicKeyRecord, with_material: bool) -> Value {
         let mut m = Map::new();
-        m.insert(
-            "arn".into(),
-            self.config
-                .scope
-                .arn(ResourceType::PublicKey, &key.id)
-                .into(),
-        );
+        m.insert("arn".into(), self.config.scope.arn(ResourceType::PublicKey, &key.id).into());
         m.insert("name".into(), key.name.clone().into());
         if with_material {
             m.insert("publicKeyMaterial".into(), key.material.clone().into());

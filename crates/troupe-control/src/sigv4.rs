@@ -53,11 +53,7 @@ const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const TERMINATOR: &str = "aws4_request";
 
 /// Characters left alone by SigV4 URI encoding: RFC 3986 unreserved.
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -251,25 +247,16 @@ pub(crate) fn verify_for_service(
         return Err(SigV4Error::BodyHashMismatch);
     }
     let canonical = canonical_request(req, &auth.signed_headers, &body_hash)?;
-    let scope = format!(
-        "{}/{}/{}/{TERMINATOR}",
-        auth.date, auth.region, auth.service
-    );
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(&canonical))
-    );
+    let scope = format!("{}/{}/{}/{TERMINATOR}", auth.date, auth.region, auth.service);
+    let string_to_sign =
+        format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", hex::encode(Sha256::digest(&canonical)));
     let key = signing_key(&secret, auth.date, auth.region, auth.service);
     let mut mac = hmac(&key);
     mac.update(string_to_sign.as_bytes());
     // `verify_slice` compares in constant time.
-    mac.verify_slice(&auth.signature)
-        .map_err(|_| SigV4Error::SignatureMismatch)?;
+    mac.verify_slice(&auth.signature).map_err(|_| SigV4Error::SignatureMismatch)?;
 
-    Ok(Verified {
-        access_key_id: auth.access_key_id.to_owned(),
-        region: auth.region.to_owned(),
-    })
+    Ok(Verified { access_key_id: auth.access_key_id.to_owned(), region: auth.region.to_owned() })
 }
 
 /// The parsed `Authorization` header.
@@ -293,9 +280,7 @@ fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h st
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(incomplete(format!(
-            "Multiple '{name}' headers are not allowed."
-        )));
+        return Err(incomplete(format!("Multiple '{name}' headers are not allowed.")));
     }
     value
         .to_str()
@@ -304,9 +289,8 @@ fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h st
 }
 
 fn parse_authorization(header: &str) -> Result<Authorization<'_>, SigV4Error> {
-    let (algorithm, rest) = header
-        .split_once(|c: char| c.is_ascii_whitespace())
-        .unwrap_or((header, ""));
+    let (algorithm, rest) =
+        header.split_once(|c: char| c.is_ascii_whitespace()).unwrap_or((header, ""));
     if algorithm != ALGORITHM {
         return Err(incomplete(format!(
             "Unsupported Authorization algorithm; only '{ALGORITHM}' is accepted."
@@ -373,18 +357,12 @@ fn parse_authorization(header: &str) -> Result<Authorization<'_>, SigV4Error> {
         return Err(incomplete("Credential has an empty access key id."));
     }
     if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(incomplete(format!(
-            "Credential scope date must be yyyyMMdd, got '{date}'."
-        )));
+        return Err(incomplete(format!("Credential scope date must be yyyyMMdd, got '{date}'.")));
     }
     if region.is_empty()
-        || !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
-        return Err(incomplete(format!(
-            "Credential scope region is not valid: '{region}'."
-        )));
+        return Err(incomplete(format!("Credential scope region is not valid: '{region}'.")));
     }
     if service.is_empty() {
         return Err(incomplete("Credential scope has an empty service."));
@@ -403,11 +381,7 @@ fn parse_authorization(header: &str) -> Result<Authorization<'_>, SigV4Error> {
     }
     for required in ["host", "x-amz-date"] {
         if !signed_headers.contains(&required) {
-            let shown = if required == "host" {
-                "'Host' or ':authority'"
-            } else {
-                "'X-Amz-Date'"
-            };
+            let shown = if required == "host" { "'Host' or ':authority'" } else { "'X-Amz-Date'" };
             return Err(incomplete(format!(
                 "{shown} must be a 'SignedHeader' in the AWS Authorization."
             )));
@@ -421,14 +395,7 @@ fn parse_authorization(header: &str) -> Result<Authorization<'_>, SigV4Error> {
         }
     };
 
-    Ok(Authorization {
-        access_key_id,
-        date,
-        region,
-        service,
-        signed_headers,
-        signature,
-    })
+    Ok(Authorization { access_key_id, date, region, service, signed_headers, signature })
 }
 
 /// An HTTP token (RFC 9110 `tchar`) without uppercase letters.
@@ -447,11 +414,10 @@ fn parse_amz_date(text: &str) -> Option<OffsetDateTime> {
     }
     let number = |range: std::ops::Range<usize>| -> Option<u32> {
         let digits = &bytes[range];
-        digits.iter().all(u8::is_ascii_digit).then(|| {
-            digits
-                .iter()
-                .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))
-        })
+        digits
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| digits.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')))
     };
     let year = i32::try_from(number(0..4)?).ok()?;
     let month = Month::try_from(u8::try_from(number(4..6)?).ok()?).ok()?;
@@ -542,10 +508,7 @@ fn canonical_request(
 /// Appends `value` trimmed, with each run of spaces/tabs collapsed to one space.
 fn push_collapsed(out: &mut Vec<u8>, value: &[u8]) {
     let mut first = true;
-    for word in value
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|w| !w.is_empty())
-    {
+    for word in value.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()) {
         if !first {
             out.push(b' ');
         }
@@ -717,16 +680,13 @@ mod tests {
                 "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
                 hex::encode(Sha256::digest(&canonical))
             );
-            let signature = hex::encode(hmac_bytes(
-                &signing_key(secret, date, region, service),
-                &sts,
-            ));
+            let signature =
+                hex::encode(hmac_bytes(&signing_key(secret, date, region, service), &sts));
             let value = format!(
                 "AWS4-HMAC-SHA256 Credential={key}/{scope}, SignedHeaders={}, Signature={signature}",
                 signed.join(";")
             );
-            self.headers
-                .insert("authorization", HeaderValue::from_str(&value).unwrap());
+            self.headers.insert("authorization", HeaderValue::from_str(&value).unwrap());
         }
 
         fn sign(&mut self) {
@@ -750,10 +710,7 @@ mod tests {
         signed_headers: &str,
         signature: &str,
     ) -> Result<Verified, SigV4Error> {
-        let mut map = headers(&[
-            ("host", "example.amazonaws.com"),
-            ("x-amz-date", SUITE_DATE),
-        ]);
+        let mut map = headers(&[("host", "example.amazonaws.com"), ("x-amz-date", SUITE_DATE)]);
         for (name, value) in extra_headers {
             map.append(
                 ::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
@@ -764,17 +721,9 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
              SignedHeaders={signed_headers}, Signature={signature}"
         );
-        map.insert(
-            "authorization",
-            HeaderValue::from_str(&authorization).unwrap(),
-        );
-        let req = SignedRequest {
-            method,
-            raw_path: path,
-            raw_query: query,
-            headers: &map,
-            body: b"",
-        };
+        map.insert("authorization", HeaderValue::from_str(&authorization).unwrap());
+        let req =
+            SignedRequest { method, raw_path: path, raw_query: query, headers: &map, body: b"" };
         verify_for_service(&req, suite_secrets, SUITE_NOW, SKEW, "service")
     }
 
@@ -791,10 +740,7 @@ mod tests {
         .expect("get-vanilla verifies");
         assert_eq!(
             verified,
-            Verified {
-                access_key_id: "AKIDEXAMPLE".into(),
-                region: "us-east-1".into()
-            }
+            Verified { access_key_id: "AKIDEXAMPLE".into(), region: "us-east-1".into() }
         );
         // One bit off in the signature fails.
         assert_eq!(
@@ -812,10 +758,7 @@ mod tests {
 
     #[test]
     fn aws_suite_get_vanilla_canonical_request() {
-        let map = headers(&[
-            ("host", "example.amazonaws.com"),
-            ("x-amz-date", SUITE_DATE),
-        ]);
+        let map = headers(&[("host", "example.amazonaws.com"), ("x-amz-date", SUITE_DATE)]);
         let req = SignedRequest {
             method: "GET",
             raw_path: "/",
@@ -823,12 +766,9 @@ mod tests {
             headers: &map,
             body: b"",
         };
-        let canonical = canonical_request(
-            &req,
-            &["host", "x-amz-date"],
-            &hex::encode(Sha256::digest(b"")),
-        )
-        .unwrap();
+        let canonical =
+            canonical_request(&req, &["host", "x-amz-date"], &hex::encode(Sha256::digest(b"")))
+                .unwrap();
         assert_eq!(
             String::from_utf8(canonical.clone()).unwrap(),
             "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n\
@@ -904,15 +844,8 @@ mod tests {
             ),
         ];
         for (name, path, query, extra, signed, signature) in cases {
-            let method = if name.starts_with("post") {
-                "POST"
-            } else {
-                "GET"
-            };
-            assert!(
-                suite_vector(method, path, query, extra, signed, signature).is_ok(),
-                "{name}"
-            );
+            let method = if name.starts_with("post") { "POST" } else { "GET" };
+            assert!(suite_vector(method, path, query, extra, signed, signature).is_ok(), "{name}");
         }
         assert_eq!(
             suite_vector(
@@ -949,10 +882,7 @@ mod tests {
     #[test]
     fn canonical_query_sorts_and_reencodes() {
         assert_eq!(canonical_query(""), "");
-        assert_eq!(
-            canonical_query("tagKeys=b&tagKeys=a"),
-            "tagKeys=a&tagKeys=b"
-        );
+        assert_eq!(canonical_query("tagKeys=b&tagKeys=a"), "tagKeys=a&tagKeys=b");
         assert_eq!(canonical_query("b=2&a=1&a"), "a=&a=1&b=2");
         assert_eq!(canonical_query("k=a%20b&k2=x+y&&"), "k=a%20b&k2=x%2By");
         assert_eq!(
@@ -998,24 +928,13 @@ mod tests {
         req.sign();
         assert_eq!(
             req.verify(),
-            Ok(Verified {
-                access_key_id: KEY.into(),
-                region: "us-west-2".into()
-            })
+            Ok(Verified { access_key_id: KEY.into(), region: "us-west-2".into() })
         );
         // A correct x-amz-content-sha256 is fine too, when signed.
         let mut req = TestRequest::new("POST", "/CreateStage", None, br#"{"name":"demo"}"#);
         let hash = hex::encode(Sha256::digest(&req.body));
-        req.headers.insert(
-            "x-amz-content-sha256",
-            HeaderValue::from_str(&hash).unwrap(),
-        );
-        req.sign_with(
-            KEY,
-            SECRET,
-            "ivs",
-            &["host", "x-amz-content-sha256", "x-amz-date"],
-        );
+        req.headers.insert("x-amz-content-sha256", HeaderValue::from_str(&hash).unwrap());
+        req.sign_with(KEY, SECRET, "ivs", &["host", "x-amz-content-sha256", "x-amz-date"]);
         assert!(req.verify().is_ok());
     }
 
@@ -1039,10 +958,7 @@ mod tests {
         let error = req.verify().unwrap_err();
         assert_eq!(error, SigV4Error::UnrecognizedClient);
         assert_eq!(error.error_type(), "UnrecognizedClientException");
-        assert_eq!(
-            error.to_string(),
-            "The security token included in the request is invalid."
-        );
+        assert_eq!(error.to_string(), "The security token included in the request is invalid.");
     }
 
     #[test]
@@ -1057,32 +973,17 @@ mod tests {
     fn content_sha256_header_cannot_vouch_for_a_tampered_body() {
         let mut req = TestRequest::new("POST", "/DeleteStage", None, br#"{"arn":"a"}"#);
         let hash = hex::encode(Sha256::digest(&req.body));
-        req.headers.insert(
-            "x-amz-content-sha256",
-            HeaderValue::from_str(&hash).unwrap(),
-        );
-        req.sign_with(
-            KEY,
-            SECRET,
-            "ivs",
-            &["host", "x-amz-content-sha256", "x-amz-date"],
-        );
+        req.headers.insert("x-amz-content-sha256", HeaderValue::from_str(&hash).unwrap());
+        req.sign_with(KEY, SECRET, "ivs", &["host", "x-amz-content-sha256", "x-amz-date"]);
         req.body = br#"{"arn":"b"}"#.to_vec();
         let error = req.verify().unwrap_err();
         assert_eq!(error, SigV4Error::BodyHashMismatch);
         assert_eq!(error.error_type(), "InvalidSignatureException");
-        assert!(
-            error
-                .to_string()
-                .contains("body does not match x-amz-content-sha256")
-        );
+        assert!(error.to_string().contains("body does not match x-amz-content-sha256"));
 
         // UNSIGNED-PAYLOAD is not accepted either: the body is always hashed.
         let mut req = TestRequest::new("POST", "/DeleteStage", None, b"{}");
-        req.headers.insert(
-            "x-amz-content-sha256",
-            HeaderValue::from_static("UNSIGNED-PAYLOAD"),
-        );
+        req.headers.insert("x-amz-content-sha256", HeaderValue::from_static("UNSIGNED-PAYLOAD"));
         req.sign();
         assert_eq!(req.verify(), Err(SigV4Error::BodyHashMismatch));
     }
@@ -1091,31 +992,25 @@ mod tests {
     fn tampered_signed_header_fails() {
         let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
         req.sign();
-        req.headers
-            .insert("content-type", HeaderValue::from_static("text/plain"));
+        req.headers.insert("content-type", HeaderValue::from_static("text/plain"));
         assert_eq!(req.verify(), Err(SigV4Error::SignatureMismatch));
 
         // Whitespace differences in a signed header value do not matter.
         let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
         req.sign();
-        req.headers.insert(
-            "content-type",
-            HeaderValue::from_static("  application/json  "),
-        );
+        req.headers.insert("content-type", HeaderValue::from_static("  application/json  "));
         assert!(req.verify().is_ok());
 
         // Unsigned headers may change freely.
         let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
         req.sign();
-        req.headers
-            .insert("user-agent", HeaderValue::from_static("changed"));
+        req.headers.insert("user-agent", HeaderValue::from_static("changed"));
         assert!(req.verify().is_ok());
 
         // A second value for a signed header changes its canonical form.
         let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
         req.sign();
-        req.headers
-            .append("content-type", HeaderValue::from_static("text/plain"));
+        req.headers.append("content-type", HeaderValue::from_static("text/plain"));
         assert_eq!(req.verify(), Err(SigV4Error::SignatureMismatch));
     }
 
@@ -1125,10 +1020,7 @@ mod tests {
         req.sign();
         req.headers.remove("content-type");
         let error = req.verify().unwrap_err();
-        assert_eq!(
-            error,
-            SigV4Error::MissingSignedHeader("content-type".into())
-        );
+        assert_eq!(error, SigV4Error::MissingSignedHeader("content-type".into()));
         assert_eq!(error.error_type(), "InvalidSignatureException");
         assert!(error.to_string().contains("content-type"));
     }
@@ -1151,19 +1043,13 @@ mod tests {
         let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
         req.sign();
         req.headers.remove("host");
-        assert_eq!(
-            req.verify(),
-            Err(SigV4Error::MissingSignedHeader("host".into()))
-        );
+        assert_eq!(req.verify(), Err(SigV4Error::MissingSignedHeader("host".into())));
 
         // Absent x-amz-date.
         let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
         req.sign();
         req.headers.remove("x-amz-date");
-        assert_eq!(
-            req.verify().unwrap_err().error_type(),
-            "IncompleteSignatureException"
-        );
+        assert_eq!(req.verify().unwrap_err().error_type(), "IncompleteSignatureException");
     }
 
     #[test]
@@ -1179,8 +1065,7 @@ mod tests {
             ),
         ] {
             let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
-            req.headers
-                .insert("x-amz-date", HeaderValue::from_str(amz_date).unwrap());
+            req.headers.insert("x-amz-date", HeaderValue::from_str(amz_date).unwrap());
             req.sign();
             let error = req.verify().unwrap_err();
             assert_eq!(error.error_type(), "InvalidSignatureException");
@@ -1189,8 +1074,7 @@ mod tests {
         // Exactly at the edges is accepted.
         for amz_date in ["20261121T104500Z", "20261121T111500Z"] {
             let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
-            req.headers
-                .insert("x-amz-date", HeaderValue::from_str(amz_date).unwrap());
+            req.headers.insert("x-amz-date", HeaderValue::from_str(amz_date).unwrap());
             req.sign();
             assert!(req.verify().is_ok(), "{amz_date}");
         }
@@ -1200,12 +1084,9 @@ mod tests {
     fn scope_date_must_match_amz_date() {
         let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
         req.sign();
-        let auth = req.headers["authorization"]
-            .to_str()
-            .unwrap()
-            .replace("/20261121/", "/20261120/");
-        req.headers
-            .insert("authorization", HeaderValue::from_str(&auth).unwrap());
+        let auth =
+            req.headers["authorization"].to_str().unwrap().replace("/20261121/", "/20261120/");
+        req.headers.insert("authorization", HeaderValue::from_str(&auth).unwrap());
         let error = req.verify().unwrap_err();
         assert!(matches!(error, SigV4Error::ScopeDateMismatch { .. }));
         assert_eq!(error.error_type(), "InvalidSignatureException");
@@ -1216,13 +1097,7 @@ mod tests {
         let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
         req.sign_with(KEY, SECRET, "s3", &["host", "x-amz-date"]);
         let error = req.verify().unwrap_err();
-        assert_eq!(
-            error,
-            SigV4Error::WrongService {
-                expected: "ivs".into(),
-                found: "s3".into()
-            }
-        );
+        assert_eq!(error, SigV4Error::WrongService { expected: "ivs".into(), found: "s3".into() });
         assert_eq!(error.error_type(), "InvalidSignatureException");
         assert!(error.to_string().contains("'ivs'"));
     }
@@ -1264,18 +1139,14 @@ mod tests {
             "AWS4-HMAC-SHA256\n{AMZ_NOW}\n20261121/us-west-2/ivs/aws4_request\n{}",
             hex::encode(Sha256::digest(canonical_single.as_bytes()))
         );
-        let signature = hex::encode(hmac_bytes(
-            &signing_key(SECRET, "20261121", "us-west-2", "ivs"),
-            &sts,
-        ));
+        let signature =
+            hex::encode(hmac_bytes(&signing_key(SECRET, "20261121", "us-west-2", "ivs"), &sts));
         let auth = format!(
             "AWS4-HMAC-SHA256 Credential={KEY}/20261121/us-west-2/ivs/aws4_request, \
              SignedHeaders=content-type;host;x-amz-date, Signature={signature}"
         );
         let mut single = TestRequest::new("GET", path, None, b"");
-        single
-            .headers
-            .insert("authorization", HeaderValue::from_str(&auth).unwrap());
+        single.headers.insert("authorization", HeaderValue::from_str(&auth).unwrap());
         assert_eq!(single.verify(), Err(SigV4Error::SignatureMismatch));
 
         // ...while the same by-hand computation with the double-encoded
@@ -1288,14 +1159,10 @@ mod tests {
             "AWS4-HMAC-SHA256\n{AMZ_NOW}\n20261121/us-west-2/ivs/aws4_request\n{}",
             hex::encode(Sha256::digest(canonical_double.as_bytes()))
         );
-        let signature = hex::encode(hmac_bytes(
-            &signing_key(SECRET, "20261121", "us-west-2", "ivs"),
-            &sts,
-        ));
+        let signature =
+            hex::encode(hmac_bytes(&signing_key(SECRET, "20261121", "us-west-2", "ivs"), &sts));
         let auth = auth.replace(&auth[auth.len() - 64..], &signature);
-        single
-            .headers
-            .insert("authorization", HeaderValue::from_str(&auth).unwrap());
+        single.headers.insert("authorization", HeaderValue::from_str(&auth).unwrap());
         assert!(single.verify().is_ok());
     }
 
@@ -1395,10 +1262,7 @@ mod tests {
         ];
         for authorization in cases {
             let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
-            req.headers.insert(
-                "authorization",
-                HeaderValue::from_str(&authorization).unwrap(),
-            );
+            req.headers.insert("authorization", HeaderValue::from_str(&authorization).unwrap());
             match req.verify() {
                 Err(SigV4Error::IncompleteSignature(message)) => {
                     assert!(!message.is_empty(), "{authorization:?}")
@@ -1410,24 +1274,15 @@ mod tests {
         // A well-formed header over a malformed X-Amz-Date.
         let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
         req.sign();
-        req.headers.insert(
-            "x-amz-date",
-            HeaderValue::from_static("2026-11-21T11:00:00Z"),
-        );
-        assert_eq!(
-            req.verify().unwrap_err().error_type(),
-            "IncompleteSignatureException"
-        );
+        req.headers.insert("x-amz-date", HeaderValue::from_static("2026-11-21T11:00:00Z"));
+        assert_eq!(req.verify().unwrap_err().error_type(), "IncompleteSignatureException");
 
         // Two Authorization headers.
         let mut req = TestRequest::new("POST", "/GetStage", None, b"{}");
         req.sign();
         let auth = req.headers["authorization"].clone();
         req.headers.append("authorization", auth);
-        assert_eq!(
-            req.verify().unwrap_err().error_type(),
-            "IncompleteSignatureException"
-        );
+        assert_eq!(req.verify().unwrap_err().error_type(), "IncompleteSignatureException");
     }
 
     #[test]
@@ -1446,11 +1301,7 @@ mod tests {
         let alphabet =
             b"AWS4-HMAC-SHA256 Credential=/,;SignedHeaders=Signature=0123456789abcdef \t%=x";
         for round in 0..5000 {
-            let mut bytes = if round % 2 == 0 {
-                template.clone().into_bytes()
-            } else {
-                Vec::new()
-            };
+            let mut bytes = if round % 2 == 0 { template.clone().into_bytes() } else { Vec::new() };
             for _ in 0..(next() % 12) {
                 let choice = next();
                 let byte = alphabet[(choice >> 8) as usize % alphabet.len()];
@@ -1478,33 +1329,18 @@ mod tests {
             "authorization",
             HeaderValue::from_bytes(b"AWS4-HMAC-SHA256 Credential=\xff").unwrap(),
         );
-        assert_eq!(
-            req.verify().unwrap_err().error_type(),
-            "IncompleteSignatureException"
-        );
+        assert_eq!(req.verify().unwrap_err().error_type(), "IncompleteSignatureException");
     }
 
     #[test]
     fn error_types_and_status() {
         let cases = [
-            (
-                SigV4Error::MissingAuthenticationToken,
-                "MissingAuthenticationTokenException",
-            ),
-            (
-                SigV4Error::IncompleteSignature("x".into()),
-                "IncompleteSignatureException",
-            ),
-            (
-                SigV4Error::UnrecognizedClient,
-                "UnrecognizedClientException",
-            ),
+            (SigV4Error::MissingAuthenticationToken, "MissingAuthenticationTokenException"),
+            (SigV4Error::IncompleteSignature("x".into()), "IncompleteSignatureException"),
+            (SigV4Error::UnrecognizedClient, "UnrecognizedClientException"),
             (SigV4Error::SignatureMismatch, "InvalidSignatureException"),
             (SigV4Error::BodyHashMismatch, "InvalidSignatureException"),
-            (
-                SigV4Error::MissingSignedHeader("a".into()),
-                "InvalidSignatureException",
-            ),
+            (SigV4Error::MissingSignedHeader("a".into()), "InvalidSignatureException"),
         ];
         for (error, error_type) in cases {
             assert_eq!(error.error_type(), error_type);

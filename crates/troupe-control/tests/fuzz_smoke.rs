@@ -52,9 +52,8 @@ fn control_call() {
     let seeds = control::seeds();
     let mut harness = control::Harness::new();
     let mut ok = 0;
-    for (i, input) in mutate::inputs(0xc0_47_401, &seeds, control::DICTIONARY, 5000, 1024)
-        .into_iter()
-        .enumerate()
+    for (i, input) in
+        mutate::inputs(0xC047_0401, &seeds, control::DICTIONARY, 5000, 1024).into_iter().enumerate()
     {
         // A fresh plane now and then, as the fuzz target's harness does on its own.
         if i % 1000 == 999 {
@@ -99,12 +98,7 @@ fn seeds() {
     }
     for seed in control::SEEDS {
         let result = control::Harness::new().run(&seed.encode()).unwrap();
-        assert_eq!(
-            result.is_ok(),
-            seed.succeeds,
-            "{}: {result:?}",
-            seed.operation.name()
-        );
+        assert_eq!(result.is_ok(), seed.succeeds, "{}: {result:?}", seed.operation.name());
     }
     for seed in arn::seeds() {
         assert_eq!(arn::run(&seed), (true, true), "{}", String::from_utf8_lossy(&seed));

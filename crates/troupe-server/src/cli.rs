@@ -48,6 +48,39 @@ so run it on a node with the same configuration. Prints the token; --json prints
 ParticipantToken as CreateParticipantToken would return it."
     )]
     Token(TokenArgs),
+    /// List or retire the keys nodes sign participant tokens with.
+    #[command(
+        name = "node-keys",
+        after_help = "Every node signs tokens with its own key (node-key.pem in its data directory) and \
+registers the public half in the store, so that all nodes sharing the store accept each other's \
+tokens.\n\nTo rotate a node's key (for example if node-key.pem may have leaked): stop the node, \
+delete its node-key.pem, start it again (it generates a new key), then retire the old one:\n  \
+troupe node-keys list\n  troupe node-keys retire node-0123456789abcdef\n\
+Tokens signed by a retired key are refused, and the key can never be registered again."
+    )]
+    NodeKeys(NodeKeysArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NodeKeysArgs {
+    #[command(subcommand)]
+    pub action: NodeKeysAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NodeKeysAction {
+    /// Show every registered node key, which one is this data directory's, and which are retired.
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Stop trusting a node key (see above). Not the key of this data directory.
+    Retire {
+        /// The key id, as `list` shows it.
+        kid: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 #[derive(Args, Debug)]

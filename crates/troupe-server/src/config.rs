@@ -20,10 +20,7 @@ pub struct ConfigError {
 }
 
 fn err(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        key: key.to_string(),
-        message: message.into(),
-    }
+    ConfigError { key: key.to_string(), message: message.into() }
 }
 
 /// `bind (--bind, TROUPE_BIND)`: how a user finds the setting whatever way they set it.
@@ -31,11 +28,7 @@ pub fn describe_key(key: &str) -> String {
     if key.contains('.') || key.starts_with('[') {
         return key.to_string();
     }
-    format!(
-        "{key} (--{}, TROUPE_{})",
-        key.replace('_', "-"),
-        key.to_ascii_uppercase()
-    )
+    format!("{key} (--{}, TROUPE_{})", key.replace('_', "-"), key.to_ascii_uppercase())
 }
 
 /// The flags shared by `troupe serve` and `troupe token`.
@@ -72,12 +65,8 @@ pub struct ConfigArgs {
     #[arg(long, env = "TROUPE_ACCESS_KEY_ID", value_name = "ID")]
     pub access_key_id: Option<String>,
     /// Secret for --access-key-id [dev: devsecret]. More keys: [[credentials]] in troupe.toml.
-    #[arg(
-        long,
-        env = "TROUPE_SECRET_ACCESS_KEY",
-        value_name = "SECRET",
-        hide_env_values = true
-    )]
+    /// Prefer the variable or the file: command lines are visible to every user in `ps`.
+    #[arg(long, env = "TROUPE_SECRET_ACCESS_KEY", value_name = "SECRET", hide_env_values = true)]
     pub secret_access_key: Option<String>,
     /// Region put in ARNs [default: us-east-1]. Requests may be signed for any region.
     #[arg(long, env = "TROUPE_REGION", value_name = "REGION")]
@@ -188,10 +177,7 @@ struct Sources<'a> {
 
 impl Sources<'_> {
     fn get(&self, key: &str) -> Option<String> {
-        self.args
-            .get(key)
-            .map(|v| (*v).clone())
-            .or_else(|| self.file.get(key).cloned())
+        self.args.get(key).map(|v| (*v).clone()).or_else(|| self.file.get(key).cloned())
     }
 }
 
@@ -222,12 +208,9 @@ const FILE_KEYS: &[&str] = &[
 fn read_file(path: &Path) -> Result<(BTreeMap<String, String>, Vec<Credential>), ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| err("config", format!("cannot read {}: {e}", path.display())))?;
-    let table: toml::Table = text.parse().map_err(|e| {
-        err(
-            "config",
-            format!("{} is not valid TOML: {e}", path.display()),
-        )
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| err("config", format!("{} is not valid TOML: {e}", path.display())))?;
     let mut values = BTreeMap::new();
     let mut credentials = Vec::new();
     for (raw_key, value) in table {
@@ -254,10 +237,7 @@ fn read_file(path: &Path) -> Result<(BTreeMap<String, String>, Vec<Credential>),
                 .iter()
                 .map(|i| match i {
                     toml::Value::String(s) => Ok(s.clone()),
-                    other => Err(err(
-                        &key,
-                        format!("expected a list of strings, found {other}"),
-                    )),
+                    other => Err(err(&key, format!("expected a list of strings, found {other}"))),
                 })
                 .collect::<Result<Vec<_>, _>>()?
                 .join(","),
@@ -275,9 +255,8 @@ fn read_file(path: &Path) -> Result<(BTreeMap<String, String>, Vec<Credential>),
 
 fn read_credentials(value: &toml::Value) -> Result<Vec<Credential>, ConfigError> {
     let key = "[[credentials]]";
-    let items = value
-        .as_array()
-        .ok_or_else(|| err(key, "expected an array of tables: [[credentials]]"))?;
+    let items =
+        value.as_array().ok_or_else(|| err(key, "expected an array of tables: [[credentials]]"))?;
     items
         .iter()
         .enumerate()
@@ -314,10 +293,7 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        other => Err(err(
-            key,
-            format!("{other:?} is not a boolean (true or false)"),
-        )),
+        other => Err(err(key, format!("{other:?} is not a boolean (true or false)"))),
     }
 }
 
@@ -325,10 +301,8 @@ fn parse_number<T>(key: &str, value: &str, min: T) -> Result<T, ConfigError>
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
-    let n: T = value
-        .trim()
-        .parse()
-        .map_err(|_| err(key, format!("{value:?} is not a whole number")))?;
+    let n: T =
+        value.trim().parse().map_err(|_| err(key, format!("{value:?} is not a whole number")))?;
     if n < min {
         return Err(err(key, format!("must be at least {min} (got {n})")));
     }
@@ -336,12 +310,7 @@ where
 }
 
 fn parse_port_range(key: &str, value: &str) -> Result<(u16, u16), ConfigError> {
-    let bad = || {
-        err(
-            key,
-            format!("{value:?} is not a port range START-END (e.g. 7801-7802)"),
-        )
-    };
+    let bad = || err(key, format!("{value:?} is not a port range START-END (e.g. 7801-7802)"));
     let (a, b) = value.split_once('-').ok_or_else(bad)?;
     let start: u16 = a.trim().parse().map_err(|_| bad())?;
     let end: u16 = b.trim().parse().map_err(|_| bad())?;
@@ -359,17 +328,9 @@ fn parse_public_url(key: &str, value: &str) -> Result<String, ConfigError> {
     let rest = v
         .strip_prefix("http://")
         .or_else(|| v.strip_prefix("https://"))
-        .ok_or_else(|| {
-            err(
-                key,
-                format!("{value:?} must start with http:// or https://"),
-            )
-        })?;
+        .ok_or_else(|| err(key, format!("{value:?} must start with http:// or https://")))?;
     if rest.is_empty() || rest.starts_with('/') || rest.contains(['?', '#', ' ']) {
-        return Err(err(
-            key,
-            format!("{value:?} is not a base URL like https://live.example.com"),
-        ));
+        return Err(err(key, format!("{value:?} is not a base URL like https://live.example.com")));
     }
     Ok(v.to_string())
 }
@@ -379,24 +340,17 @@ fn default_node_ip() -> IpAddr {
     if_addrs::get_if_addrs()
         .ok()
         .and_then(|addrs| {
-            addrs
-                .into_iter()
-                .filter(|a| !a.is_loopback())
-                .find_map(|a| match a.ip() {
-                    IpAddr::V4(v4) => Some(IpAddr::V4(v4)),
-                    IpAddr::V6(_) => None,
-                })
+            addrs.into_iter().filter(|a| !a.is_loopback()).find_map(|a| match a.ip() {
+                IpAddr::V4(v4) => Some(IpAddr::V4(v4)),
+                IpAddr::V6(_) => None,
+            })
         })
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
 /// `http://<bind address>`, with the node IP when bound to all interfaces.
 pub fn default_public_url(bind: SocketAddr, node_ip: IpAddr) -> String {
-    let host = if bind.ip().is_unspecified() {
-        node_ip
-    } else {
-        bind.ip()
-    };
+    let host = if bind.ip().is_unspecified() { node_ip } else { bind.ip() };
     format!("http://{}", SocketAddr::new(host, bind.port()))
 }
 
@@ -413,11 +367,7 @@ impl Settings {
             None => Default::default(),
         };
         let sources = Sources {
-            args: args
-                .given()
-                .into_iter()
-                .filter_map(|(k, v)| v.map(|v| (k, v)))
-                .collect(),
+            args: args.given().into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect(),
             file,
             file_credentials,
         };
@@ -425,17 +375,10 @@ impl Settings {
     }
 
     fn resolve(src: &Sources) -> Result<Settings, ConfigError> {
-        let dev = src
-            .get("dev")
-            .map(|v| parse_bool("dev", &v))
-            .transpose()?
-            .unwrap_or(false);
+        let dev = src.get("dev").map(|v| parse_bool("dev", &v)).transpose()?.unwrap_or(false);
         let bind: SocketAddr = match src.get("bind") {
             Some(v) => v.trim().parse().map_err(|_| {
-                err(
-                    "bind",
-                    format!("{v:?} is not ADDR:PORT (e.g. 127.0.0.1:7800 or 0.0.0.0:7800)"),
-                )
+                err("bind", format!("{v:?} is not ADDR:PORT (e.g. 127.0.0.1:7800 or 0.0.0.0:7800)"))
             })?,
             None if dev => SocketAddr::from(([127, 0, 0, 1], 7800)),
             None => SocketAddr::from(([0, 0, 0, 0], 7800)),
@@ -457,10 +400,7 @@ impl Settings {
             Some(v) => parse_public_url("public_url", &v)?,
             None => default_public_url(bind, node_ip),
         };
-        let data_dir = PathBuf::from(
-            src.get("data_dir")
-                .unwrap_or_else(|| "./troupe-data".into()),
-        );
+        let data_dir = PathBuf::from(src.get("data_dir").unwrap_or_else(|| "./troupe-data".into()));
         if data_dir.as_os_str().is_empty() {
             return Err(err("data_dir", "must not be empty"));
         }
@@ -475,7 +415,11 @@ impl Settings {
             Some(v) => {
                 return Err(err(
                     "store",
-                    format!("{v:?} is not sqlite://PATH or postgres://USER@HOST/DB"),
+                    // Only the scheme: the rest of a URL may hold a password.
+                    format!(
+                        "{:?} is not a supported scheme: use sqlite://PATH or postgres://USER@HOST/DB",
+                        v.split("://").next().unwrap_or_default()
+                    ),
                 ));
             }
             None => format!("sqlite://{}", data_dir.join("troupe.db").display()),
@@ -483,31 +427,46 @@ impl Settings {
 
         let mut credentials = src.file_credentials.clone();
         match (src.get("access_key_id"), src.get("secret_access_key")) {
-            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+            (Some(id), _) if id.is_empty() => {
+                return Err(err("access_key_id", "must not be empty"));
+            }
+            (Some(id), Some(secret)) if !secret.is_empty() => {
                 credentials.insert(
                     0,
-                    Credential {
-                        access_key_id: id,
-                        secret_access_key: secret,
-                        read_only: false,
-                    },
+                    Credential { access_key_id: id, secret_access_key: secret, read_only: false },
                 );
             }
-            (Some(_), None) | (Some(_), Some(_)) => {
+            (Some(_), _) => {
                 return Err(err(
                     "secret_access_key",
                     "must be set (non-empty) together with access_key_id",
                 ));
             }
             (None, Some(_)) => {
-                return Err(err(
-                    "access_key_id",
-                    "must be set together with secret_access_key",
-                ));
+                return Err(err("access_key_id", "must be set together with secret_access_key"));
             }
             (None, None) => {}
         }
+        let mut ids = std::collections::BTreeSet::new();
+        if let Some(dup) = credentials.iter().find(|c| !ids.insert(c.access_key_id.as_str())) {
+            return Err(err(
+                "access_key_id",
+                format!("access key {:?} is configured more than once", dup.access_key_id),
+            ));
+        }
         if credentials.is_empty() {
+            // The dev credentials are printed in the help and the README: never accept them
+            // from anywhere but this machine.
+            if dev && !bind.ip().is_loopback() {
+                return Err(err(
+                    "bind",
+                    format!(
+                        "--dev uses the well-known credentials devkey/devsecret, so it binds only \
+                         to loopback (got {bind}); configure access_key_id and secret_access_key \
+                         to listen on other addresses"
+                    ),
+                ));
+            }
             if dev {
                 credentials.push(Credential {
                     access_key_id: "devkey".into(),
@@ -524,23 +483,13 @@ impl Settings {
 
         let region = src.get("region").unwrap_or_else(|| "us-east-1".into());
         if region.is_empty()
-            || !region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
-            return Err(err(
-                "region",
-                format!("{region:?} is not a region name like us-east-1"),
-            ));
+            return Err(err("region", format!("{region:?} is not a region name like us-east-1")));
         }
-        let account = src
-            .get("account_id")
-            .unwrap_or_else(|| "000000000000".into());
+        let account = src.get("account_id").unwrap_or_else(|| "000000000000".into());
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err(
-                "account_id",
-                format!("{account:?} is not a 12-digit account id"),
-            ));
+            return Err(err("account_id", format!("{account:?} is not a 12-digit account id")));
         }
         let log_format = match src.get("log_format").as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
@@ -554,25 +503,12 @@ impl Settings {
                 "info,sqlx=warn".into()
             }
         });
-        tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|e| {
-            err(
-                "log_level",
-                format!("{log_filter:?} is not a log filter: {e}"),
-            )
-        })?;
-        let demo = src
-            .get("demo")
-            .map(|v| parse_bool("demo", &v))
-            .transpose()?
-            .unwrap_or(dev);
+        tracing_subscriber::EnvFilter::try_new(&log_filter)
+            .map_err(|e| err("log_level", format!("{log_filter:?} is not a log filter: {e}")))?;
+        let demo = src.get("demo").map(|v| parse_bool("demo", &v)).transpose()?.unwrap_or(dev);
         let cors_origins = src
             .get("cors_origins")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
             .unwrap_or_else(|| vec!["*".to_string()]);
         for origin in &cors_origins {
             if origin != "*" && parse_public_url("cors_origins", origin).is_err() {
@@ -593,11 +529,14 @@ impl Settings {
         }
         if let Some(v) = num("max_token_minutes") {
             limits.max_token_minutes = parse_number("max_token_minutes", &v, 1)?;
+            if limits.max_token_minutes > 20_160 {
+                return Err(err(
+                    "max_token_minutes",
+                    format!("must be at most 20160 (14 days), as IVS tokens (got {v})"),
+                ));
+            }
         }
-        let mut media_limits = MediaLimits {
-            max_publishers: 12,
-            max_subscribers: 10_000,
-        };
+        let mut media_limits = MediaLimits { max_publishers: 12, max_subscribers: 10_000 };
         if let Some(v) = num("max_publishers") {
             media_limits.max_publishers = parse_number("max_publishers", &v, 1)?;
         }
@@ -635,12 +574,42 @@ mod tests {
     }
 
     #[test]
-    fn dev_defaults() {
+    fn dev_credentials_stay_on_loopback() {
+        let e = load(ConfigArgs {
+            dev: Some("true".into()),
+            bind: Some("0.0.0.0:7800".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.key, "bind");
+        assert!(e.message.contains("devkey"), "{e}");
+        // With credentials of one's own, dev mode may listen anywhere.
         let s = load(ConfigArgs {
             dev: Some("true".into()),
+            bind: Some("0.0.0.0:7800".into()),
+            access_key_id: Some("AK".into()),
+            secret_access_key: Some("SK".into()),
             ..Default::default()
         })
         .unwrap();
+        assert_eq!(s.credentials.len(), 1);
+    }
+
+    #[test]
+    fn limits_and_secrets() {
+        let dev = || ConfigArgs { dev: Some("true".into()), ..Default::default() };
+        let e = load(ConfigArgs { max_token_minutes: Some("20161".into()), ..dev() }).unwrap_err();
+        assert_eq!(e.key, "max_token_minutes");
+        let e = load(ConfigArgs { store: Some("mysql://root:hunter2@db/x".into()), ..dev() })
+            .unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let e = load(ConfigArgs { access_key_id: Some(String::new()), ..dev() }).unwrap_err();
+        assert_eq!(e.key, "access_key_id");
+    }
+
+    #[test]
+    fn dev_defaults() {
+        let s = load(ConfigArgs { dev: Some("true".into()), ..Default::default() }).unwrap();
         assert_eq!(s.bind.to_string(), "127.0.0.1:7800");
         assert_eq!(s.public_url, "http://127.0.0.1:7800");
         assert_eq!(s.credentials[0].access_key_id, "devkey");
@@ -666,83 +635,22 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_key() {
-        let dev = || ConfigArgs {
-            dev: Some("true".into()),
-            ..Default::default()
-        };
+        let dev = || ConfigArgs { dev: Some("true".into()), ..Default::default() };
         let cases: Vec<(ConfigArgs, &str)> = vec![
-            (
-                ConfigArgs {
-                    bind: Some("nowhere".into()),
-                    ..dev()
-                },
-                "bind",
-            ),
-            (
-                ConfigArgs {
-                    udp_ports: Some("9-3".into()),
-                    ..dev()
-                },
-                "udp_ports",
-            ),
-            (
-                ConfigArgs {
-                    node_ip: Some("1.2.3".into()),
-                    ..dev()
-                },
-                "node_ip",
-            ),
-            (
-                ConfigArgs {
-                    public_url: Some("ftp://x".into()),
-                    ..dev()
-                },
-                "public_url",
-            ),
-            (
-                ConfigArgs {
-                    store: Some("mysql://x".into()),
-                    ..dev()
-                },
-                "store",
-            ),
-            (
-                ConfigArgs {
-                    account_id: Some("12".into()),
-                    ..dev()
-                },
-                "account_id",
-            ),
-            (
-                ConfigArgs {
-                    log_format: Some("xml".into()),
-                    ..dev()
-                },
-                "log_format",
-            ),
-            (
-                ConfigArgs {
-                    max_stages: Some("-1".into()),
-                    ..dev()
-                },
-                "max_stages",
-            ),
-            (
-                ConfigArgs {
-                    dev: Some("maybe".into()),
-                    ..Default::default()
-                },
-                "dev",
-            ),
+            (ConfigArgs { bind: Some("nowhere".into()), ..dev() }, "bind"),
+            (ConfigArgs { udp_ports: Some("9-3".into()), ..dev() }, "udp_ports"),
+            (ConfigArgs { node_ip: Some("1.2.3".into()), ..dev() }, "node_ip"),
+            (ConfigArgs { public_url: Some("ftp://x".into()), ..dev() }, "public_url"),
+            (ConfigArgs { store: Some("mysql://x".into()), ..dev() }, "store"),
+            (ConfigArgs { account_id: Some("12".into()), ..dev() }, "account_id"),
+            (ConfigArgs { log_format: Some("xml".into()), ..dev() }, "log_format"),
+            (ConfigArgs { max_stages: Some("-1".into()), ..dev() }, "max_stages"),
+            (ConfigArgs { dev: Some("maybe".into()), ..Default::default() }, "dev"),
         ];
         for (args, key) in cases {
             let e = load(args).unwrap_err();
             assert_eq!(e.key, key, "{e}");
-            assert!(
-                e.to_string()
-                    .contains(&format!("TROUPE_{}", key.to_uppercase())),
-                "{e}"
-            );
+            assert!(e.to_string().contains(&format!("TROUPE_{}", key.to_uppercase())), "{e}");
         }
     }
 
@@ -777,26 +685,24 @@ mod tests {
         assert_eq!(s.credentials.len(), 1);
         assert!(s.credentials[0].read_only);
 
+        std::fs::write(
+            &path,
+            "[[credentials]]\naccess_key_id = \"a\"\nsecret_access_key = \"s\"\n\
+             [[credentials]]\naccess_key_id = \"a\"\nsecret_access_key = \"t\"\n",
+        )
+        .unwrap();
+        let e = load(ConfigArgs { config: Some(path.clone()), ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "access_key_id");
+        assert!(e.message.contains("more than once"), "{e}");
+
         std::fs::write(&path, "bnd = \"x\"\n").unwrap();
-        let e = load(ConfigArgs {
-            config: Some(path.clone()),
-            ..Default::default()
-        })
-        .unwrap_err();
+        let e = load(ConfigArgs { config: Some(path.clone()), ..Default::default() }).unwrap_err();
         assert_eq!(e.key, "bnd");
         std::fs::write(&path, "max_stages = \"lots\"\ndev = true\n").unwrap();
-        let e = load(ConfigArgs {
-            config: Some(path.clone()),
-            ..Default::default()
-        })
-        .unwrap_err();
+        let e = load(ConfigArgs { config: Some(path.clone()), ..Default::default() }).unwrap_err();
         assert_eq!(e.key, "max_stages");
         std::fs::write(&path, "this is not toml").unwrap();
-        let e = load(ConfigArgs {
-            config: Some(path),
-            ..Default::default()
-        })
-        .unwrap_err();
+        let e = load(ConfigArgs { config: Some(path), ..Default::default() }).unwrap_err();
         assert_eq!(e.key, "config");
         std::fs::remove_dir_all(dir).ok();
     }

@@ -17,6 +17,8 @@ struct OpsState {
     plane: ControlPlane,
     registry: Arc<Registry>,
     public_url: String,
+    /// Whether the dev credentials are in use (only then does the page show them).
+    dev: bool,
 }
 
 pub fn router(
@@ -24,21 +26,14 @@ pub fn router(
     registry: Arc<Registry>,
     public_url: String,
     demo: bool,
+    dev: bool,
 ) -> Router {
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics));
-    let router = if demo {
-        router.route("/", get(landing))
-    } else {
-        router
-    };
-    router.with_state(OpsState {
-        plane,
-        registry,
-        public_url,
-    })
+    let router = if demo { router.route("/", get(landing)) } else { router };
+    router.with_state(OpsState { plane, registry, public_url, dev })
 }
 
 /// Liveness: the process answers.
@@ -60,19 +55,9 @@ async fn readyz(State(state): State<OpsState>) -> Response {
 async fn metrics(State(state): State<OpsState>) -> Response {
     let mut text = String::new();
     if encode(&mut text, &state.registry).is_err() {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "metrics encoding failed\n",
-        )
-            .into_response();
+        return (StatusCode::INTERNAL_SERVER_ERROR, "metrics encoding failed\n").into_response();
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        text,
-    )
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
         .into_response()
 }
 
@@ -81,6 +66,11 @@ async fn metrics(State(state): State<OpsState>) -> Response {
 async fn landing(State(state): State<OpsState>) -> Html<String> {
     let url = &state.public_url;
     let region = &state.plane.config().scope.region;
+    let (key, secret, dev_flag) = if state.dev {
+        ("devkey", "devsecret", " --dev")
+    } else {
+        ("&lt;your access key id&gt;", "&lt;your secret&gt;", "")
+    };
     Html(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Troupe</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;color:#222}}
@@ -89,11 +79,11 @@ code,pre{{background:#f3f3f3;border-radius:4px}}pre{{padding:.8rem;overflow:auto
 <p>This node speaks the Amazon IVS Real-Time API at <code>{url}</code>.</p>
 <p>The multi-host video demo arrives with the media plane and the Web SDK. Meanwhile, create a
 stage and a participant token with the AWS CLI or any AWS SDK:</p>
-<pre>AWS_ACCESS_KEY_ID=devkey AWS_SECRET_ACCESS_KEY=devsecret \
+<pre>AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret} \
 aws ivs-realtime create-stage --name show \
   --participant-token-configurations userId=alice \
   --region {region} --endpoint-url {url}</pre>
-<p>or from the command line: <code>troupe token --dev --stage show --create --user alice</code></p>
+<p>or from the command line: <code>troupe token{dev_flag} --stage show --create --user alice</code></p>
 <p>Operations: <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a> ·
 <a href="/metrics">/metrics</a></p></body></html>"#
     ))

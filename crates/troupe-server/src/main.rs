@@ -7,6 +7,7 @@ mod config;
 mod http_routes;
 mod logging;
 mod node;
+mod node_keys_cmd;
 mod serve;
 mod token_cmd;
 
@@ -16,10 +17,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("troupe: cannot start the async runtime: {e}");
@@ -30,6 +28,7 @@ fn main() -> ExitCode {
         match cli.command {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::Token(args) => token_cmd::run(args).await,
+            cli::Command::NodeKeys(args) => node_keys_cmd::run(args).await,
         }
     });
     match result {

@@ -50,19 +50,20 @@ pub async fn open(settings: Settings) -> Result<Node, Failure> {
             message: format!("cannot use {} for the node key: {e}", data_dir.display()),
         })
     })?;
-    let store = troupe_store::open(&settings.store_url)
-        .await
-        .map_err(|e| match e {
-            StoreError::Config(message) => Failure::Config(ConfigError {
-                key: "store".into(),
-                message,
-            }),
-            other => Failure::other(format!("cannot open the store: {other}")),
-        })?;
-    store
-        .register_node_key(node_key.kid(), node_key.public_pem())
-        .await
-        .map_err(|e| Failure::other(format!("cannot register the node key in the store: {e}")))?;
+    let store = troupe_store::open(&settings.store_url).await.map_err(|e| match e {
+        StoreError::Config(message) => {
+            Failure::Config(ConfigError { key: "store".into(), message })
+        }
+        other => Failure::other(format!("cannot open the store: {other}")),
+    })?;
+    store.register_node_key(node_key.kid(), node_key.public_pem()).await.map_err(|e| match e {
+        StoreError::Conflict(_) => Failure::other(format!(
+            "the node key in {} ({}) was retired: delete its node-key.pem to generate a new one",
+            data_dir.display(),
+            node_key.kid()
+        )),
+        other => Failure::other(format!("cannot register the node key in the store: {other}")),
+    })?;
     let config = ControlConfig {
         scope: settings.scope.clone(),
         endpoints: Endpoints::from_public_url(&settings.public_url),

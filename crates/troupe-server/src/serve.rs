@@ -19,17 +19,23 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let mut settings = node::load_settings(&args.config)?;
     logging::init(&settings);
-    // Bind first: with port 0 the derived public URL must name the port actually bound.
-    let listener = TcpListener::bind(settings.bind)
-        .await
-        .map_err(|e| Failure::other(format!("cannot listen on {}: {e}", settings.bind)))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Failure::other(e.to_string()))?;
+    // Signals first, so that SIGTERM during a slow store connection still exits cleanly.
+    let mut signals = Signals::install().map_err(Failure::other)?;
+    // Bind before opening the store: with port 0 the derived public URL must name the port
+    // actually bound.
+    let listener =
+        TcpListener::bind(settings.bind).await.map_err(|e| bind_failure(&settings, e))?;
+    let local = listener.local_addr().map_err(|e| Failure::other(e.to_string()))?;
     if !settings.public_url_given {
         settings.public_url = default_public_url(local, settings.node_ip);
     }
-    let node = node::open(settings).await?;
+    let node = tokio::select! {
+        node = node::open(settings) => node?,
+        signal = signals.next() => {
+            tracing::info!(signal, "stopped while starting");
+            return Ok(());
+        }
+    };
     let settings = &node.settings;
     let plane = node.plane.clone();
 
@@ -43,6 +49,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         registry,
         settings.public_url.clone(),
         settings.demo,
+        settings.dev,
     )
     .merge(api_router(plane.clone(), api_metrics))
     .fallback(unknown_route);
@@ -52,7 +59,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     tracing::info!(
         bind = %local,
         store = plane.store().backend(),
-        data_dir = %settings.data_dir.display(),
+        data_dir = %std::path::absolute(&settings.data_dir)
+            .unwrap_or_else(|_| settings.data_dir.clone())
+            .display(),
         node_key = plane.node_key().kid(),
         dev = settings.dev,
         udp_ports = %format!("{}-{}", settings.udp_ports.0, settings.udp_ports.1),
@@ -67,11 +76,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     } else {
         format!("{}/healthz", settings.public_url)
     };
-    let what = if settings.demo {
-        "to try the demo"
-    } else {
-        "to check it is up"
-    };
+    let what = if settings.demo { "to try the demo" } else { "to check it is up" };
     println!("troupe listening on http://{local} — open {open_url} {what}");
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -80,7 +85,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     });
     let server = tokio::spawn(async move { server.await });
 
-    let signal = shutdown_signal().await.map_err(Failure::other)?;
+    let signal = signals.next().await;
     tracing::info!(signal, "shutting down: draining requests");
     let _ = stop_tx.send(());
     match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
@@ -95,15 +100,40 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Waits for SIGINT or SIGTERM and names it.
-async fn shutdown_signal() -> Result<&'static str, String> {
-    let mut term = tokio::signal::unix::signal(SignalKind::terminate())
-        .map_err(|e| format!("cannot install the SIGTERM handler: {e}"))?;
-    let mut int = tokio::signal::unix::signal(SignalKind::interrupt())
-        .map_err(|e| format!("cannot install the SIGINT handler: {e}"))?;
-    tokio::select! {
-        _ = term.recv() => Ok("SIGTERM"),
-        _ = int.recv() => Ok("SIGINT"),
+/// SIGINT and SIGTERM, listened to from the start of `serve`.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, String> {
+        let term = tokio::signal::unix::signal(SignalKind::terminate())
+            .map_err(|e| format!("cannot install the SIGTERM handler: {e}"))?;
+        let int = tokio::signal::unix::signal(SignalKind::interrupt())
+            .map_err(|e| format!("cannot install the SIGINT handler: {e}"))?;
+        Ok(Signals { term, int })
+    }
+
+    /// Waits for either and names it.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// An address that cannot be used on this machine is a configuration error (exit 2, naming
+/// `bind`); a port already taken is a failure of the moment (exit 1).
+fn bind_failure(settings: &crate::config::Settings, e: std::io::Error) -> Failure {
+    use std::io::ErrorKind::{AddrNotAvailable, PermissionDenied};
+    let message = format!("cannot listen on {}: {e}", settings.bind);
+    match e.kind() {
+        AddrNotAvailable | PermissionDenied => {
+            Failure::Config(crate::config::ConfigError { key: "bind".into(), message })
+        }
+        _ => Failure::other(message),
     }
 }
 
@@ -111,11 +141,7 @@ async fn purge_expired(plane: troupe_control::ControlPlane) {
     let mut tick = tokio::time::interval(PURGE_EVERY);
     loop {
         tick.tick().await;
-        match plane
-            .store()
-            .purge_expired(time::OffsetDateTime::now_utc())
-            .await
-        {
+        match plane.store().purge_expired(time::OffsetDateTime::now_utc()).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(purged = n, "expired tokens and revocations dropped"),
             Err(e) => tracing::warn!(error = %e, "purging expired tokens failed"),

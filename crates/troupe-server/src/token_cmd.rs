@@ -19,9 +19,7 @@ fn parse_duration(value: &str) -> Result<i64, String> {
         'h' => n.saturating_mul(60),
         'd' => n.saturating_mul(60 * 24),
         other => {
-            return Err(format!(
-                "--duration {value:?}: unknown unit {other:?} (use m, h or d)"
-            ));
+            return Err(format!("--duration {value:?}: unknown unit {other:?} (use m, h or d)"));
         }
     };
     Ok(minutes)
@@ -69,16 +67,11 @@ pub async fn run(args: TokenArgs) -> Result<(), Failure> {
         attributes: Some(attributes),
         capabilities: (!capabilities.is_empty()).then_some(capabilities),
     };
-    let minted = plane
-        .issue_token(&stage_arn, &request)
-        .await
-        .map_err(|e| Failure::other(e.message))?;
+    let minted =
+        plane.issue_token(&stage_arn, &request).await.map_err(|e| Failure::other(e.message))?;
     if args.json {
         let body = serde_json::json!({ "stageArn": stage_arn, "participantToken": minted.json() });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&body).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
     } else {
         println!("{}", minted.token);
     }

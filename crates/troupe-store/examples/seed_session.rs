@@ -21,9 +21,7 @@ fn random_suffix(n: usize) -> String {
         .map(|_| {
             let c = alphabet[(x % alphabet.len() as u128) as usize];
             x /= alphabet.len() as u128;
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             c
         })
         .collect()
@@ -47,11 +45,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..count {
         let participant_id = format!("p{i}{}", random_suffix(8));
         let published = i % 2 == 0;
-        let state = if i % 3 == 2 {
-            ParticipantState::Disconnected
-        } else {
-            ParticipantState::Connected
-        };
+        let state =
+            if i % 3 == 2 { ParticipantState::Disconnected } else { ParticipantState::Connected };
         let joined = start + Duration::seconds(i as i64);
         let mut attributes = BTreeMap::new();
         attributes.insert("seat".to_string(), i.to_string());
@@ -109,14 +104,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }));
     }
     if ended {
-        store
-            .end_session(stage_id, &session.session_id, OffsetDateTime::now_utc())
-            .await?;
+        store.end_session(stage_id, &session.session_id, OffsetDateTime::now_utc()).await?;
     }
     store.close().await;
-    println!(
-        "{}",
-        serde_json::json!({ "sessionId": session.session_id, "participants": out })
-    );
+    println!("{}", serde_json::json!({ "sessionId": session.session_id, "participants": out }));
     Ok(())
 }

@@ -68,10 +68,7 @@ pub(crate) struct Sql<'a> {
 
 /// Starts a statement: `sql("... WHERE id = $1").bind(id)`.
 pub(crate) fn sql<'a>(text: impl Into<Cow<'static, str>>) -> Sql<'a> {
-    Sql {
-        text: text.into(),
-        args: Vec::new(),
-    }
+    Sql { text: text.into(), args: Vec::new() }
 }
 
 impl<'a> Sql<'a> {
@@ -102,9 +99,7 @@ pub(crate) trait Conn: Send {
     async fn execute(&mut self, sql: Sql<'_>) -> sqlx::Result<u64>;
 
     async fn fetch_one<R: DbRow>(&mut self, sql: Sql<'_>) -> sqlx::Result<R> {
-        self.fetch_optional(sql)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)
+        self.fetch_optional(sql).await?.ok_or(sqlx::Error::RowNotFound)
     }
 }
 

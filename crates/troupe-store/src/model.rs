@@ -88,6 +88,14 @@ pub struct PublicKeyRecord {
     pub created_at: OffsetDateTime,
 }
 
+/// A node's token-signing public key, as registered in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeKeyRecord {
+    pub kid: String,
+    pub public_pem: String,
+    pub retired_at: Option<OffsetDateTime>,
+}
+
 /// The kinds of resources that carry tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaggedKind {

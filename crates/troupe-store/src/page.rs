@@ -41,15 +41,9 @@ impl<T> Page<T> {
         if rows.len() > limit {
             rows.truncate(limit);
             let next_after = rows.last().map(&seq);
-            Page {
-                items: rows,
-                next_after,
-            }
+            Page { items: rows, next_after }
         } else {
-            Page {
-                items: rows,
-                next_after: None,
-            }
+            Page { items: rows, next_after: None }
         }
     }
 }

@@ -59,10 +59,7 @@ impl Backend for PostgresStore {
         if let Some(table) = exclusive_table {
             // SHARE ROW EXCLUSIVE conflicts with itself and with every write to the table but
             // not with reads: quota checks run one at a time, listings carry on.
-            tx.execute(sql(format!(
-                "LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"
-            )))
-            .await?;
+            tx.execute(sql(format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))).await?;
         }
         Ok(tx)
     }

@@ -87,20 +87,14 @@ impl TryFrom<RawToken> for TokenRecord {
 
     fn try_from(raw: RawToken) -> StoreResult<Self> {
         let duration_minutes = u32::try_from(raw.duration_minutes).map_err(|_| {
-            StoreError::Backend(format!(
-                "token duration {} out of range",
-                raw.duration_minutes
-            ))
+            StoreError::Backend(format!("token duration {} out of range", raw.duration_minutes))
         })?;
         Ok(TokenRecord {
             participant_id: raw.participant_id,
             stage_id: raw.stage_id,
             user_id: raw.user_id,
             attributes: from_json(&raw.attributes)?,
-            capabilities: Capabilities {
-                publish: raw.can_publish,
-                subscribe: raw.can_subscribe,
-            },
+            capabilities: Capabilities { publish: raw.can_publish, subscribe: raw.can_subscribe },
             duration_minutes,
             issued_at: from_ms(raw.issued_at)?,
             expires_at: from_ms(raw.expires_at)?,
@@ -281,9 +275,6 @@ mod tests {
     #[test]
     fn unreadable_columns_are_backend_errors() {
         assert!(matches!(from_ms(i64::MAX), Err(StoreError::Backend(_))));
-        assert!(matches!(
-            from_json::<crate::StringMap>("{not json"),
-            Err(StoreError::Backend(_))
-        ));
+        assert!(matches!(from_json::<crate::StringMap>("{not json"), Err(StoreError::Backend(_))));
     }
 }

@@ -9,7 +9,7 @@ use sqlx::error::ErrorKind;
 use time::OffsetDateTime;
 
 use crate::{
-    EventRecord, NewStage, Page, PageRequest, ParticipantFilter, ParticipantRecord,
+    EventRecord, NewStage, NodeKeyRecord, Page, PageRequest, ParticipantFilter, ParticipantRecord,
     PublicKeyRecord, Revocation, SessionRecord, StageRecord, StageUpdate, Store, StoreError,
     StoreResult, StringMap, TaggedKind, TokenRecord,
     backend::{Arg, Backend, Conn, Tx, sql},
@@ -65,9 +65,8 @@ async fn insert_token_in(conn: &mut impl Conn, token: &TokenRecord) -> StoreResu
 }
 
 async fn read_stage(conn: &mut impl Conn, id: &str) -> StoreResult<Option<StageRecord>> {
-    let raw: Option<RawStage> = conn
-        .fetch_optional(sql(format!("{STAGE_SELECT} WHERE s.id = $1")).bind(id))
-        .await?;
+    let raw: Option<RawStage> =
+        conn.fetch_optional(sql(format!("{STAGE_SELECT} WHERE s.id = $1")).bind(id)).await?;
     raw.map(StageRecord::try_from).transpose()
 }
 
@@ -79,9 +78,8 @@ async fn read_session(
     let statement = sql(format!(
         "SELECT {SESSION_COLUMNS} FROM sessions WHERE stage_id = $1 AND session_id = $2"
     ));
-    let raw: Option<RawSession> = conn
-        .fetch_optional(statement.bind(stage_id).bind(session_id))
-        .await?;
+    let raw: Option<RawSession> =
+        conn.fetch_optional(statement.bind(stage_id).bind(session_id)).await?;
     raw.map(SessionRecord::try_from).transpose()
 }
 
@@ -134,10 +132,8 @@ impl<B: Backend> Store for B {
         ensure(count_below(count, max_stages), || {
             StoreError::QuotaExceeded(format!("at most {max_stages} stages"))
         })?;
-        let insert = sql(
-            "INSERT INTO stages (id, name, tags, auto_recording, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING seq",
-        )
+        let insert = sql("INSERT INTO stages (id, name, tags, auto_recording, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING seq")
         .bind(&stage.id)
         .bind(&stage.name)
         .bind(tags.as_str())
@@ -170,16 +166,12 @@ impl<B: Backend> Store for B {
     }
 
     async fn list_stages(&self, page: PageRequest) -> StoreResult<Page<StageRecord>> {
-        let statement = sql(format!(
-            "{STAGE_SELECT} WHERE s.seq > $1 ORDER BY s.seq LIMIT $2"
-        ));
+        let statement = sql(format!("{STAGE_SELECT} WHERE s.seq > $1 ORDER BY s.seq LIMIT $2"));
         let rows: Vec<RawStage> = self
             .pool()
             .fetch_all(statement.bind(page.after_seq()).bind(page.fetch_limit()))
             .await?;
-        Ok(Page::from_rows(convert(rows)?, page, |s: &StageRecord| {
-            s.seq
-        }))
+        Ok(Page::from_rows(convert(rows)?, page, |s: &StageRecord| s.seq))
     }
 
     async fn update_stage(&self, id: &str, update: &StageUpdate) -> StoreResult<StageRecord> {
@@ -200,11 +192,8 @@ impl<B: Backend> Store for B {
     async fn delete_stage(&self, id: &str) -> StoreResult<()> {
         let mut tx = self.begin(None).await?;
         // Revocations have no foreign key (see the migration); everything else cascades.
-        tx.execute(sql("DELETE FROM revocations WHERE stage_id = $1").bind(id))
-            .await?;
-        let deleted = tx
-            .execute(sql("DELETE FROM stages WHERE id = $1").bind(id))
-            .await?;
+        tx.execute(sql("DELETE FROM revocations WHERE stage_id = $1").bind(id)).await?;
+        let deleted = tx.execute(sql("DELETE FROM stages WHERE id = $1").bind(id)).await?;
         ensure(deleted > 0, || StoreError::NotFound)?;
         tx.commit().await?;
         Ok(())
@@ -217,20 +206,17 @@ impl<B: Backend> Store for B {
     }
 
     async fn get_token(&self, participant_id: &str) -> StoreResult<Option<TokenRecord>> {
-        let statement = sql(format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE participant_id = $1"
-        ));
-        let raw: Option<RawToken> = self
-            .pool()
-            .fetch_optional(statement.bind(participant_id))
-            .await?;
+        let statement =
+            sql(format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE participant_id = $1"));
+        let raw: Option<RawToken> =
+            self.pool().fetch_optional(statement.bind(participant_id)).await?;
         raw.map(TokenRecord::try_from).transpose()
     }
 
     async fn revoke(&self, revocation: &Revocation) -> StoreResult<()> {
         let statement = sql(format!(
             "INSERT INTO revocations ({REVOCATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (participant_id) DO UPDATE SET stage_id = excluded.stage_id, \
+             ON CONFLICT (stage_id, participant_id) DO UPDATE SET \
              reason = excluded.reason, revoked_at = excluded.revoked_at, \
              expires_at = excluded.expires_at"
         ))
@@ -243,26 +229,26 @@ impl<B: Backend> Store for B {
         Ok(())
     }
 
-    async fn get_revocation(&self, participant_id: &str) -> StoreResult<Option<Revocation>> {
+    async fn get_revocation(
+        &self,
+        stage_id: &str,
+        participant_id: &str,
+    ) -> StoreResult<Option<Revocation>> {
         let statement = sql(format!(
-            "SELECT {REVOCATION_COLUMNS} FROM revocations WHERE participant_id = $1"
+            "SELECT {REVOCATION_COLUMNS} FROM revocations \
+             WHERE stage_id = $1 AND participant_id = $2"
         ));
-        let raw: Option<RawRevocation> = self
-            .pool()
-            .fetch_optional(statement.bind(participant_id))
-            .await?;
+        let raw: Option<RawRevocation> =
+            self.pool().fetch_optional(statement.bind(stage_id).bind(participant_id)).await?;
         raw.map(Revocation::try_from).transpose()
     }
 
     async fn purge_expired(&self, now: OffsetDateTime) -> StoreResult<u64> {
         let now = to_ms(now);
         let mut tx = self.begin(None).await?;
-        let tokens = tx
-            .execute(sql("DELETE FROM tokens WHERE expires_at < $1").bind(now))
-            .await?;
-        let revocations = tx
-            .execute(sql("DELETE FROM revocations WHERE expires_at < $1").bind(now))
-            .await?;
+        let tokens = tx.execute(sql("DELETE FROM tokens WHERE expires_at < $1").bind(now)).await?;
+        let revocations =
+            tx.execute(sql("DELETE FROM revocations WHERE expires_at < $1").bind(now)).await?;
         tx.commit().await?;
         Ok(tokens + revocations)
     }
@@ -282,20 +268,14 @@ impl<B: Backend> Store for B {
             )
             .await?;
         if let Some((id,)) = existing {
-            return Err(StoreError::Conflict(format!(
-                "public key {id} has the same fingerprint"
-            )));
+            return Err(StoreError::Conflict(format!("public key {id} has the same fingerprint")));
         }
-        let (count,): (i64,) = tx
-            .fetch_one(sql("SELECT COUNT(*) FROM public_keys"))
-            .await?;
+        let (count,): (i64,) = tx.fetch_one(sql("SELECT COUNT(*) FROM public_keys")).await?;
         ensure(count_below(count, max_keys), || {
             StoreError::QuotaExceeded(format!("at most {max_keys} public keys"))
         })?;
-        let insert = sql(
-            "INSERT INTO public_keys (id, name, material, fingerprint, tags, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
-        )
+        let insert = sql("INSERT INTO public_keys (id, name, material, fingerprint, tags, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq")
         .bind(&key.id)
         .bind(&key.name)
         .bind(&key.material)
@@ -304,17 +284,11 @@ impl<B: Backend> Store for B {
         .bind(to_ms(key.created_at));
         let (seq,): (i64,) = tx.fetch_one(insert).await.map_err(write_error)?;
         tx.commit().await?;
-        Ok(PublicKeyRecord {
-            seq,
-            created_at: from_ms(to_ms(key.created_at))?,
-            ..key.clone()
-        })
+        Ok(PublicKeyRecord { seq, created_at: from_ms(to_ms(key.created_at))?, ..key.clone() })
     }
 
     async fn get_public_key(&self, id: &str) -> StoreResult<Option<PublicKeyRecord>> {
-        let statement = sql(format!(
-            "SELECT {PUBLIC_KEY_COLUMNS} FROM public_keys WHERE id = $1"
-        ));
+        let statement = sql(format!("SELECT {PUBLIC_KEY_COLUMNS} FROM public_keys WHERE id = $1"));
         let raw: Option<RawPublicKey> = self.pool().fetch_optional(statement.bind(id)).await?;
         raw.map(PublicKeyRecord::try_from).transpose()
     }
@@ -327,18 +301,12 @@ impl<B: Backend> Store for B {
             .pool()
             .fetch_all(statement.bind(page.after_seq()).bind(page.fetch_limit()))
             .await?;
-        Ok(Page::from_rows(
-            convert(rows)?,
-            page,
-            |k: &PublicKeyRecord| k.seq,
-        ))
+        Ok(Page::from_rows(convert(rows)?, page, |k: &PublicKeyRecord| k.seq))
     }
 
     async fn delete_public_key(&self, id: &str) -> StoreResult<()> {
-        let deleted = self
-            .pool()
-            .execute(sql("DELETE FROM public_keys WHERE id = $1").bind(id))
-            .await?;
+        let deleted =
+            self.pool().execute(sql("DELETE FROM public_keys WHERE id = $1").bind(id)).await?;
         ensure(deleted > 0, || StoreError::NotFound)
     }
 
@@ -353,10 +321,14 @@ impl<B: Backend> Store for B {
         if pool.execute(insert).await.map_err(write_error)? > 0 {
             return Ok(());
         }
-        // The kid was registered already: a no-op for the same key, never a silent swap.
-        let (existing,): (String,) = pool
-            .fetch_one(sql("SELECT public_pem FROM node_keys WHERE kid = $1").bind(kid))
+        // The kid was registered already: a no-op for the same key, never a silent swap, and
+        // never a way back for a retired key.
+        let (existing, retired_at): (String, Option<i64>) = pool
+            .fetch_one(sql("SELECT public_pem, retired_at FROM node_keys WHERE kid = $1").bind(kid))
             .await?;
+        ensure(retired_at.is_none(), || {
+            StoreError::Conflict(format!("node key {kid} was retired and cannot be used again"))
+        })?;
         ensure(existing == public_pem, || {
             StoreError::Conflict(format!("node key {kid} is registered with another key"))
         })
@@ -365,9 +337,49 @@ impl<B: Backend> Store for B {
     async fn get_node_key(&self, kid: &str) -> StoreResult<Option<String>> {
         let row: Option<(String,)> = self
             .pool()
-            .fetch_optional(sql("SELECT public_pem FROM node_keys WHERE kid = $1").bind(kid))
+            .fetch_optional(
+                sql("SELECT public_pem FROM node_keys WHERE kid = $1 AND retired_at IS NULL")
+                    .bind(kid),
+            )
             .await?;
         Ok(row.map(|(pem,)| pem))
+    }
+
+    async fn list_node_keys(&self) -> StoreResult<Vec<NodeKeyRecord>> {
+        let rows: Vec<(String, String, Option<i64>)> = self
+            .pool()
+            .fetch_all(sql("SELECT kid, public_pem, retired_at FROM node_keys ORDER BY kid"))
+            .await?;
+        rows.into_iter()
+            .map(|(kid, public_pem, retired_at)| {
+                Ok(NodeKeyRecord {
+                    kid,
+                    public_pem,
+                    retired_at: retired_at.map(from_ms).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn retire_node_key(&self, kid: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let updated = self
+            .pool()
+            .execute(
+                sql("UPDATE node_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL")
+                    .bind(kid)
+                    .bind(to_ms(at)),
+            )
+            .await
+            .map_err(write_error)?;
+        if updated > 0 {
+            return Ok(());
+        }
+        // Retiring twice is fine; retiring a key nobody registered is a mistake worth saying.
+        let exists: Option<(String,)> = self
+            .pool()
+            .fetch_optional(sql("SELECT kid FROM node_keys WHERE kid = $1").bind(kid))
+            .await?;
+        ensure(exists.is_some(), || StoreError::NotFound)
     }
 
     // --- tags ---------------------------------------------------------------------------------
@@ -387,14 +399,9 @@ impl<B: Backend> Store for B {
         let mut tx = self.begin(None).await?;
         // Read, merge and write in one transaction with the row locked: concurrent updates of
         // different keys must not lose each other's changes.
-        let select = sql(format!(
-            "SELECT tags FROM {table} WHERE id = $1{}",
-            B::FOR_UPDATE
-        ));
-        let (current,): (String,) = tx
-            .fetch_optional(select.bind(id))
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let select = sql(format!("SELECT tags FROM {table} WHERE id = $1{}", B::FOR_UPDATE));
+        let (current,): (String,) =
+            tx.fetch_optional(select.bind(id)).await?.ok_or(StoreError::NotFound)?;
         let tags = merge_tags(from_json(&current)?, set, remove);
         ensure(tags.len() <= max_tags, || {
             StoreError::QuotaExceeded(format!("at most {max_tags} tags per resource"))
@@ -484,11 +491,7 @@ impl<B: Backend> Store for B {
         .bind(page.after_seq())
         .bind(page.fetch_limit());
         let rows: Vec<RawSession> = self.pool().fetch_all(statement).await?;
-        Ok(Page::from_rows(
-            convert(rows)?,
-            page,
-            |s: &SessionRecord| s.seq,
-        ))
+        Ok(Page::from_rows(convert(rows)?, page, |s: &SessionRecord| s.seq))
     }
 
     // --- participants and their events --------------------------------------------------------
@@ -520,11 +523,7 @@ impl<B: Backend> Store for B {
         .bind(participant.published)
         .bind(participant.recording_state.as_str())
         .bind(details.as_str());
-        let raw: RawParticipant = self
-            .pool()
-            .fetch_one(statement)
-            .await
-            .map_err(write_error)?;
+        let raw: RawParticipant = self.pool().fetch_one(statement).await.map_err(write_error)?;
         ParticipantRecord::try_from(raw)
     }
 
@@ -556,19 +555,13 @@ impl<B: Backend> Store for B {
             ("user_id", filter.user_id.as_deref().map(Arg::from)),
             ("published", filter.published.map(Arg::from)),
             ("state", filter.state.map(|s| Arg::from(s.as_str()))),
-            (
-                "recording_state",
-                filter.recording_state.as_deref().map(Arg::from),
-            ),
+            ("recording_state", filter.recording_state.as_deref().map(Arg::from)),
         ];
         let mut text = format!(
             "SELECT {PARTICIPANT_COLUMNS} FROM participants \
              WHERE stage_id = $1 AND session_id = $2 AND seq > $3"
         );
-        let mut statement = sql("")
-            .bind(stage_id)
-            .bind(session_id)
-            .bind(page.after_seq());
+        let mut statement = sql("").bind(stage_id).bind(session_id).bind(page.after_seq());
         // One condition per filter given, all of them ANDed; placeholders numbered as added.
         for (column, arg) in conditions {
             if let Some(arg) = arg {
@@ -580,11 +573,7 @@ impl<B: Backend> Store for B {
         text.push_str(&format!(" ORDER BY seq LIMIT ${}", statement.args.len()));
         statement.text = text.into();
         let rows: Vec<RawParticipant> = self.pool().fetch_all(statement).await?;
-        Ok(Page::from_rows(
-            convert(rows)?,
-            page,
-            |p: &ParticipantRecord| p.seq,
-        ))
+        Ok(Page::from_rows(convert(rows)?, page, |p: &ParticipantRecord| p.seq))
     }
 
     async fn participant_seen(&self, stage_id: &str, participant_id: &str) -> StoreResult<bool> {
@@ -608,11 +597,7 @@ impl<B: Backend> Store for B {
         .bind(&event.name)
         .bind(to_ms(event.event_time))
         .bind(details.as_str());
-        let raw: RawEvent = self
-            .pool()
-            .fetch_one(statement)
-            .await
-            .map_err(write_error)?;
+        let raw: RawEvent = self.pool().fetch_one(statement).await.map_err(write_error)?;
         EventRecord::try_from(raw)
     }
 
@@ -633,9 +618,7 @@ impl<B: Backend> Store for B {
         .bind(page.after_seq())
         .bind(page.fetch_limit());
         let rows: Vec<RawEvent> = self.pool().fetch_all(statement).await?;
-        Ok(Page::from_rows(convert(rows)?, page, |e: &EventRecord| {
-            e.seq
-        }))
+        Ok(Page::from_rows(convert(rows)?, page, |e: &EventRecord| e.seq))
     }
 }
 

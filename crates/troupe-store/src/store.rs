@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::{
-    EventRecord, NewStage, Page, PageRequest, ParticipantFilter, ParticipantRecord,
+    EventRecord, NewStage, NodeKeyRecord, Page, PageRequest, ParticipantFilter, ParticipantRecord,
     PublicKeyRecord, Revocation, SessionRecord, StageRecord, StageUpdate, StoreResult, StringMap,
     TaggedKind, TokenRecord,
 };
@@ -42,9 +42,13 @@ pub trait Store: Send + Sync + 'static {
     /// `NotFound` when the stage does not exist.
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
     async fn get_token(&self, participant_id: &str) -> StoreResult<Option<TokenRecord>>;
-    /// Records (or replaces) a revocation.
+    /// Records (or replaces) the revocation of a participant id on one stage.
     async fn revoke(&self, revocation: &Revocation) -> StoreResult<()>;
-    async fn get_revocation(&self, participant_id: &str) -> StoreResult<Option<Revocation>>;
+    async fn get_revocation(
+        &self,
+        stage_id: &str,
+        participant_id: &str,
+    ) -> StoreResult<Option<Revocation>>;
     /// Drops token records and revocations that expired before `now`; returns how many.
     async fn purge_expired(&self, now: OffsetDateTime) -> StoreResult<u64>;
 
@@ -63,8 +67,15 @@ pub trait Store: Send + Sync + 'static {
 
     // --- node signing keys (so any node sharing the store verifies any node's tokens) -----
     /// Records a node's public key under its key id; re-registering the same pair is a no-op.
+    /// `Conflict` when the kid was retired or is registered with another key.
     async fn register_node_key(&self, kid: &str, public_pem: &str) -> StoreResult<()>;
+    /// The public key of a node key that is not retired.
     async fn get_node_key(&self, kid: &str) -> StoreResult<Option<String>>;
+    /// Every node key ever registered, retired ones included, by kid.
+    async fn list_node_keys(&self) -> StoreResult<Vec<NodeKeyRecord>>;
+    /// Stops trusting a node key: tokens it signed are refused from now on, and it cannot be
+    /// registered again. `NotFound` when no such key was registered.
+    async fn retire_node_key(&self, kid: &str, at: OffsetDateTime) -> StoreResult<()>;
 
     // --- tags ---------------------------------------------------------------------------------
     /// Sets `set` and removes `remove` on a resource, atomically; returns the resulting tags.

@@ -71,10 +71,7 @@ store_suite! {
 async fn sqlite_in_memory() {
     let store = troupe_store::open("sqlite::memory:").await.unwrap();
     assert_eq!(store.backend(), "sqlite");
-    store
-        .create_stage(&suite::fixtures::stage("st", "n"), &[], 10)
-        .await
-        .unwrap();
+    store.create_stage(&suite::fixtures::stage("st", "n"), &[], 10).await.unwrap();
     assert!(store.get_stage("st").await.unwrap().is_some());
     store.close().await;
 }

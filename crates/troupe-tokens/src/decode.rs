@@ -73,18 +73,14 @@ impl UnverifiedToken {
     pub fn verify_signature(&self, key: &VerifyingKey) -> Result<(), TokenError> {
         let signature =
             Signature::from_slice(&self.signature).map_err(|_| TokenError::BadSignature)?;
-        key.verify(self.signing_input.as_bytes(), &signature)
-            .map_err(|_| TokenError::BadSignature)
+        key.verify(self.signing_input.as_bytes(), &signature).map_err(|_| TokenError::BadSignature)
     }
 }
 
 /// Parses a compact JWS participant token without verifying it.
 pub fn decode(token: &str) -> Result<UnverifiedToken, TokenError> {
     if token.len() > MAX_TOKEN_LEN {
-        return Err(TokenError::TooLarge {
-            len: token.len(),
-            max: MAX_TOKEN_LEN,
-        });
+        return Err(TokenError::TooLarge { len: token.len(), max: MAX_TOKEN_LEN });
     }
     let parts: Vec<&str> = token.split('.').collect();
     let [header_b64, claims_b64, signature_b64] = parts[..] else {
@@ -98,9 +94,7 @@ pub fn decode(token: &str) -> Result<UnverifiedToken, TokenError> {
     let signature =
         b64url_decode(signature_b64).ok_or(TokenError::BadBase64 { part: "signature" })?;
     if signature.len() != SIGNATURE_LEN {
-        return Err(TokenError::MalformedSignature {
-            len: signature.len(),
-        });
+        return Err(TokenError::MalformedSignature { len: signature.len() });
     }
     let claims = parse_claims(&claims_json)?;
 
@@ -119,9 +113,7 @@ fn parse_header(json: &[u8]) -> Result<Header, TokenError> {
     let alg = match object.get("alg") {
         Some(Value::String(alg)) => alg,
         Some(_) => {
-            return Err(TokenError::MalformedHeader(
-                "\"alg\" is not a string".into(),
-            ));
+            return Err(TokenError::MalformedHeader("\"alg\" is not a string".into()));
         }
         None => return Err(TokenError::MalformedHeader("missing \"alg\"".into())),
     };
@@ -137,34 +129,23 @@ fn parse_header(json: &[u8]) -> Result<Header, TokenError> {
         Some(Value::String(kid)) if !kid.is_empty() => kid.clone(),
         Some(Value::String(_)) | None => return Err(TokenError::MissingKeyId),
         Some(_) => {
-            return Err(TokenError::MalformedHeader(
-                "\"kid\" is not a string".into(),
-            ));
+            return Err(TokenError::MalformedHeader("\"kid\" is not a string".into()));
         }
     };
     let typ = match object.get("typ") {
         Some(Value::String(typ)) => Some(typ.clone()),
         None => None,
         Some(_) => {
-            return Err(TokenError::MalformedHeader(
-                "\"typ\" is not a string".into(),
-            ));
+            return Err(TokenError::MalformedHeader("\"typ\" is not a string".into()));
         }
     };
-    Ok(Header {
-        alg: alg.clone(),
-        typ,
-        kid,
-    })
+    Ok(Header { alg: alg.clone(), typ, kid })
 }
 
 /// Parses and checks the claim set, naming the first missing or mistyped claim.
 fn parse_claims(json: &[u8]) -> Result<Claims, TokenError> {
     let object = parse_object(json).map_err(TokenError::MalformedClaims)?;
-    if let Some(missing) = Claims::REQUIRED
-        .into_iter()
-        .find(|name| !object.contains_key(*name))
-    {
+    if let Some(missing) = Claims::REQUIRED.into_iter().find(|name| !object.contains_key(*name)) {
         return Err(TokenError::MissingClaim(missing));
     }
     for (name, value) in &object {

@@ -107,11 +107,7 @@ impl TokenError {
     /// `TOKEN_MALFORMED` for everything else (including bad signatures and
     /// unknown keys).
     pub fn sdk_code(&self) -> &'static str {
-        if self.is_time_window() {
-            "TOKEN_EXPIRED"
-        } else {
-            "TOKEN_MALFORMED"
-        }
+        if self.is_time_window() { "TOKEN_EXPIRED" } else { "TOKEN_MALFORMED" }
     }
 
     /// True for [`TokenError::Expired`] and [`TokenError::NotYetValid`].

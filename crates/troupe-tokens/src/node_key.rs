@@ -111,9 +111,7 @@ impl NodeKey {
 impl fmt::Debug for NodeKey {
     /// Shows the key id only, never the private key.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NodeKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("NodeKey").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
@@ -131,19 +129,13 @@ fn create_data_dir(data_dir: &Path) -> Result<(), KeyFileError> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder
         .create(data_dir)
-        .map_err(|source| KeyFileError::CreateDir {
-            path: data_dir.to_owned(),
-            source,
-        })
+        .map_err(|source| KeyFileError::CreateDir { path: data_dir.to_owned(), source })
 }
 
 /// Reads and parses an existing key file, checking its permissions on the
 /// open handle (no window between the check and the read).
 fn load(path: &Path, file: File) -> Result<NodeKey, KeyFileError> {
-    let read_err = |source| KeyFileError::Read {
-        path: path.to_owned(),
-        source,
-    };
+    let read_err = |source| KeyFileError::Read { path: path.to_owned(), source };
     let metadata = file.metadata().map_err(read_err)?;
     if !metadata.is_file() {
         return Err(KeyFileError::InvalidKey {
@@ -156,39 +148,29 @@ fn load(path: &Path, file: File) -> Result<NodeKey, KeyFileError> {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = metadata.permissions().mode() & 0o7777;
         if mode & 0o077 != 0 {
-            return Err(KeyFileError::InsecurePermissions {
-                path: path.to_owned(),
-                mode,
-            });
+            return Err(KeyFileError::InsecurePermissions { path: path.to_owned(), mode });
         }
     }
     let mut pem = Zeroizing::new(String::new());
-    file.take(MAX_KEY_FILE_LEN + 1)
-        .read_to_string(&mut pem)
-        .map_err(read_err)?;
+    file.take(MAX_KEY_FILE_LEN + 1).read_to_string(&mut pem).map_err(read_err)?;
     if pem.len() as u64 > MAX_KEY_FILE_LEN {
         return Err(KeyFileError::InvalidKey {
             path: path.to_owned(),
             reason: format!("larger than {MAX_KEY_FILE_LEN} bytes"),
         });
     }
-    let signing_key =
-        SigningKey::from_pkcs8_pem(pem.trim()).map_err(|e| KeyFileError::InvalidKey {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+    let signing_key = SigningKey::from_pkcs8_pem(pem.trim())
+        .map_err(|e| KeyFileError::InvalidKey { path: path.to_owned(), reason: e.to_string() })?;
     Ok(NodeKey::from_signing_key(signing_key))
 }
 
 /// Generates a key and stores it at `path` via a 0600 temporary file + rename.
 fn create(data_dir: &Path, path: &Path) -> Result<NodeKey, KeyFileError> {
     let signing_key = SigningKey::random(&mut rand::rngs::OsRng);
-    let pem = signing_key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| KeyFileError::Write {
-            path: path.to_owned(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+    let pem = signing_key.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyFileError::Write {
+        path: path.to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
 
     let temp_path = data_dir.join(format!(
         ".{KEY_FILE_NAME}.tmp-{}-{:016x}",
@@ -199,10 +181,7 @@ fn create(data_dir: &Path, path: &Path) -> Result<NodeKey, KeyFileError> {
         .and_then(|()| fs::rename(&temp_path, path));
     if let Err(source) = result {
         let _ = fs::remove_file(&temp_path);
-        return Err(KeyFileError::Write {
-            path: path.to_owned(),
-            source,
-        });
+        return Err(KeyFileError::Write { path: path.to_owned(), source });
     }
     sync_dir(data_dir);
     Ok(NodeKey::from_signing_key(signing_key))

@@ -21,20 +21,14 @@ pub fn parse_public_key_pem(pem: &str) -> Result<VerifyingKey, KeyError> {
     let (label, document) =
         Document::from_pem(pem.trim()).map_err(|e| KeyError::NotPem(e.to_string()))?;
     if label != "PUBLIC KEY" {
-        return Err(KeyError::WrongPemLabel {
-            label: label.to_owned(),
-        });
+        return Err(KeyError::WrongPemLabel { label: label.to_owned() });
     }
     let spki = SubjectPublicKeyInfoRef::try_from(document.as_bytes())
         .map_err(|e| KeyError::MalformedSpki(e.to_string()))?;
-    let (algorithm, parameters) = spki
-        .algorithm
-        .oids()
-        .map_err(|e| KeyError::MalformedSpki(e.to_string()))?;
+    let (algorithm, parameters) =
+        spki.algorithm.oids().map_err(|e| KeyError::MalformedSpki(e.to_string()))?;
     if algorithm != ID_EC_PUBLIC_KEY || parameters != Some(SECP384R1) {
-        return Err(KeyError::NotP384 {
-            found: describe_algorithm(algorithm, parameters),
-        });
+        return Err(KeyError::NotP384 { found: describe_algorithm(algorithm, parameters) });
     }
     VerifyingKey::try_from(spki).map_err(|_| KeyError::InvalidPoint)
 }
@@ -54,15 +48,12 @@ pub fn fingerprint(key: &VerifyingKey) -> String {
 /// Encodes `key` as an SPKI PEM (`-----BEGIN PUBLIC KEY-----`, LF line endings).
 pub fn encode_public_key_pem(key: &VerifyingKey) -> String {
     // Encoding a valid in-memory key cannot fail.
-    key.to_public_key_pem(LineEnding::LF)
-        .expect("a P-384 public key encodes as PEM")
+    key.to_public_key_pem(LineEnding::LF).expect("a P-384 public key encodes as PEM")
 }
 
 /// The DER SubjectPublicKeyInfo of `key`.
 pub(crate) fn spki_der(key: &VerifyingKey) -> Vec<u8> {
-    key.to_public_key_der()
-        .expect("a P-384 public key encodes as DER")
-        .into_vec()
+    key.to_public_key_der().expect("a P-384 public key encodes as DER").into_vec()
 }
 
 /// A human name for a public key algorithm, for error messages.

@@ -25,11 +25,7 @@ struct HeaderOut<'a> {
 /// Signatures are deterministic (RFC 6979), so the same inputs give the
 /// same token.
 pub fn sign(claims: &Claims, key: &SigningKey, kid: &str) -> String {
-    let header = HeaderOut {
-        alg: ALGORITHM,
-        typ: "JWT",
-        kid,
-    };
+    let header = HeaderOut { alg: ALGORITHM, typ: "JWT", kid };
     // Serializing plain structs of strings, integers, booleans and a
     // string map cannot fail.
     let header = serde_json::to_vec(&header).expect("token header serializes");

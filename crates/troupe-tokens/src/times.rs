@@ -29,28 +29,19 @@ pub fn check_times(
     }
     let lifetime = exp.saturating_sub(iat);
     if lifetime > max_lifetime_secs {
-        return Err(TokenError::LifetimeTooLong {
-            lifetime,
-            max: max_lifetime_secs,
-        });
+        return Err(TokenError::LifetimeTooLong { lifetime, max: max_lifetime_secs });
     }
     if exp <= now_unix.saturating_sub(leeway) {
         return Err(TokenError::Expired { exp, now: now_unix });
     }
     let latest_start = now_unix.saturating_add(leeway);
     if iat > latest_start {
-        return Err(TokenError::NotYetValid {
-            not_before: iat,
-            now: now_unix,
-        });
+        return Err(TokenError::NotYetValid { not_before: iat, now: now_unix });
     }
     if let Some(nbf) = claims.nbf
         && nbf > latest_start
     {
-        return Err(TokenError::NotYetValid {
-            not_before: nbf,
-            now: now_unix,
-        });
+        return Err(TokenError::NotYetValid { not_before: nbf, now: now_unix });
     }
     Ok(())
 }

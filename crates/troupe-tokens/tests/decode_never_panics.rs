@@ -33,9 +33,7 @@ fn random_strings() {
     for _ in 0..20_000 {
         let len = rng.gen_range(0..200);
         let input: String = if rng.gen_bool(0.5) {
-            (0..len)
-                .map(|_| *ALPHABET.choose(&mut rng).unwrap() as char)
-                .collect()
+            (0..len).map(|_| *ALPHABET.choose(&mut rng).unwrap() as char).collect()
         } else {
             let bytes: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
             String::from_utf8_lossy(&bytes).into_owned()

@@ -38,9 +38,7 @@ fn alg_none_is_rejected() {
 
 #[test]
 fn other_algorithms_are_rejected() {
-    for alg in [
-        "HS256", "HS384", "ES256", "ES512", "RS256", "PS384", "es384", "ES384 ", "",
-    ] {
+    for alg in ["HS256", "HS384", "ES256", "ES512", "RS256", "PS384", "es384", "ES384 ", ""] {
         let header = format!(r#"{{"alg":"{alg}","kid":"k"}}"#);
         assert_eq!(
             decode(&assemble(header.as_bytes(), &claims_json(), &[1; 96])).unwrap_err(),
@@ -70,10 +68,7 @@ fn hs256_token_signed_with_the_public_key_as_secret_is_rejected() {
 #[test]
 fn malformed_headers() {
     let cases: [(&[u8], TokenError); 8] = [
-        (
-            br#"{"typ":"JWT","kid":"k"}"#,
-            TokenError::MalformedHeader("missing \"alg\"".into()),
-        ),
+        (br#"{"typ":"JWT","kid":"k"}"#, TokenError::MalformedHeader("missing \"alg\"".into())),
         (
             br#"{"alg":384,"kid":"k"}"#,
             TokenError::MalformedHeader("\"alg\" is not a string".into()),
@@ -94,10 +89,7 @@ fn malformed_headers() {
                 "critical header extensions (\"crit\") are not supported".into(),
             ),
         ),
-        (
-            br#"["ES384"]"#,
-            TokenError::MalformedHeader("not a JSON object".into()),
-        ),
+        (br#"["ES384"]"#, TokenError::MalformedHeader("not a JSON object".into())),
     ];
     for (header, expected) in cases {
         assert_eq!(
@@ -126,11 +118,7 @@ fn wrong_segment_counts() {
         ("....".to_owned(), 5),
     ];
     for (token, found) in cases {
-        assert_eq!(
-            decode(&token).unwrap_err(),
-            TokenError::WrongPartCount { found },
-            "{token:?}"
-        );
+        assert_eq!(decode(&token).unwrap_err(), TokenError::WrongPartCount { found }, "{token:?}");
     }
 }
 
@@ -144,11 +132,7 @@ fn bad_base64_in_each_part() {
             format!("{}*", parts[index]), // outside the alphabet
             parts[index].replace(['-', '_'], "+"),
             // A length of 4n + 1 is impossible in base64.
-            format!(
-                "{}{}",
-                parts[index],
-                "A".repeat((5 - parts[index].len() % 4) % 4)
-            ),
+            format!("{}{}", parts[index], "A".repeat((5 - parts[index].len() % 4) % 4)),
         ] {
             if corrupt == parts[index] {
                 continue;
@@ -166,10 +150,7 @@ fn bad_base64_in_each_part() {
     }
     // Standard-alphabet characters are not base64url.
     let token = format!("{}.{}.{}", b64(GOOD_HEADER), b64(&claims_json()), "ab+/");
-    assert_eq!(
-        decode(&token).unwrap_err(),
-        TokenError::BadBase64 { part: "signature" }
-    );
+    assert_eq!(decode(&token).unwrap_err(), TokenError::BadBase64 { part: "signature" });
 }
 
 #[test]
@@ -243,17 +224,12 @@ fn oversized_tokens_are_rejected_before_parsing() {
     let huge = "a".repeat(MAX_TOKEN_LEN + 1);
     assert_eq!(
         decode(&huge).unwrap_err(),
-        TokenError::TooLarge {
-            len: MAX_TOKEN_LEN + 1,
-            max: MAX_TOKEN_LEN
-        }
+        TokenError::TooLarge { len: MAX_TOKEN_LEN + 1, max: MAX_TOKEN_LEN }
     );
     // A real, validly signed token padded out with attributes.
     let key = NodeKey::generate();
     let mut claims = sample_claims(now());
-    claims
-        .attributes
-        .insert("blob".into(), "x".repeat(MAX_TOKEN_LEN));
+    claims.attributes.insert("blob".into(), "x".repeat(MAX_TOKEN_LEN));
     let token = key.sign(&claims);
     assert!(matches!(
         decode(&token),
@@ -266,27 +242,14 @@ fn oversized_tokens_are_rejected_before_parsing() {
 
 #[test]
 fn sdk_codes() {
-    assert_eq!(
-        TokenError::Expired { exp: 1, now: 2 }.sdk_code(),
-        "TOKEN_EXPIRED"
-    );
-    assert_eq!(
-        TokenError::NotYetValid {
-            not_before: 3,
-            now: 2
-        }
-        .sdk_code(),
-        "TOKEN_EXPIRED"
-    );
+    assert_eq!(TokenError::Expired { exp: 1, now: 2 }.sdk_code(), "TOKEN_EXPIRED");
+    assert_eq!(TokenError::NotYetValid { not_before: 3, now: 2 }.sdk_code(), "TOKEN_EXPIRED");
     for error in [
         TokenError::BadSignature,
         TokenError::UnknownKey { kid: "k".into() },
         TokenError::MissingKeyId,
         TokenError::UnsupportedAlgorithm { alg: "none".into() },
-        TokenError::LifetimeTooLong {
-            lifetime: 10,
-            max: 5,
-        },
+        TokenError::LifetimeTooLong { lifetime: 10, max: 5 },
     ] {
         assert_eq!(error.sdk_code(), "TOKEN_MALFORMED", "{error}");
     }

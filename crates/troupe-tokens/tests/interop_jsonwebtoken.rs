@@ -34,10 +34,7 @@ fn jsonwebtoken_rejects_our_expired_token() {
     let error =
         jsonwebtoken::decode::<Claims>(&token, &decoding_key, &Validation::new(Algorithm::ES384))
             .unwrap_err();
-    assert_eq!(
-        error.kind(),
-        &jsonwebtoken::errors::ErrorKind::ExpiredSignature
-    );
+    assert_eq!(error.kind(), &jsonwebtoken::errors::ErrorKind::ExpiredSignature);
 }
 
 #[test]
@@ -53,10 +50,7 @@ fn we_verify_jsonwebtoken_tokens() {
     let token = jsonwebtoken::encode(&header, &claims, &encoding_key).unwrap();
 
     let decoded = decode(&token).expect("we accept jsonwebtoken's token");
-    assert_eq!(
-        decoded.kid(),
-        "arn:aws:ivs:us-west-2:123456789012:public-key/abc"
-    );
+    assert_eq!(decoded.kid(), "arn:aws:ivs:us-west-2:123456789012:public-key/abc");
     assert_eq!(decoded.claims(), &claims);
     let verifying_key = parse_public_key_pem(&public_pem).unwrap();
     decoded.verify_signature(&verifying_key).unwrap();
@@ -64,10 +58,7 @@ fn we_verify_jsonwebtoken_tokens() {
 
     // And a different key does not verify it.
     let other = NodeKey::generate();
-    assert_eq!(
-        decoded.verify_signature(other.verifying_key()),
-        Err(TokenError::BadSignature)
-    );
+    assert_eq!(decoded.verify_signature(other.verifying_key()), Err(TokenError::BadSignature));
 }
 
 #[test]
@@ -80,9 +71,7 @@ fn jsonwebtoken_es256_and_hs256_tokens_are_rejected_by_alg() {
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(b"secret")).unwrap();
     assert_eq!(
         decode(&token).unwrap_err(),
-        TokenError::UnsupportedAlgorithm {
-            alg: "HS256".into()
-        }
+        TokenError::UnsupportedAlgorithm { alg: "HS256".into() }
     );
 
     // A genuine ES256 token, signed by jsonwebtoken with a P-256 key
@@ -93,9 +82,7 @@ fn jsonwebtoken_es256_and_hs256_tokens_are_rejected_by_alg() {
     let token = jsonwebtoken::encode(&header, &claims, &p256).unwrap();
     assert_eq!(
         decode(&token).unwrap_err(),
-        TokenError::UnsupportedAlgorithm {
-            alg: "ES256".into()
-        }
+        TokenError::UnsupportedAlgorithm { alg: "ES256".into() }
     );
 }
 

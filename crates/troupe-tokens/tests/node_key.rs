@@ -36,10 +36,7 @@ fn created_with_mode_0600_and_reloaded_with_same_kid() {
 
     // Tokens from either verify under the other's public key.
     let token = first.sign(&sample_claims(now()));
-    decode(&token)
-        .unwrap()
-        .verify_signature(second.verifying_key())
-        .unwrap();
+    decode(&token).unwrap().verify_signature(second.verifying_key()).unwrap();
 }
 
 #[test]
@@ -48,11 +45,7 @@ fn kid_format_and_public_pem() {
     let kid = key.kid();
     assert_eq!(kid.len(), "node-".len() + 16);
     assert!(kid.starts_with("node-"));
-    assert!(
-        kid[5..]
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-    );
+    assert!(kid[5..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
     assert!(key.fingerprint().starts_with(&kid[5..]));
     assert!(key.public_pem().starts_with("-----BEGIN PUBLIC KEY-----"));
     let parsed = parse_public_key_pem(key.public_pem()).unwrap();
@@ -90,18 +83,12 @@ fn group_or_world_accessible_key_file_is_rejected() {
         fs::set_permissions(&key_path, fs::Permissions::from_mode(0o644)).unwrap();
         NodeKey::load_or_create(&dir.0).unwrap_err().to_string()
     };
-    assert!(
-        message.contains("0644") && message.contains("chmod 600"),
-        "{message}"
-    );
+    assert!(message.contains("0644") && message.contains("chmod 600"), "{message}");
 
     // Owner-only modes are fine.
     for mode in [0o600, 0o400] {
         fs::set_permissions(&key_path, fs::Permissions::from_mode(mode)).unwrap();
-        assert_eq!(
-            NodeKey::load_or_create(&dir.0).unwrap().kid(),
-            original.kid()
-        );
+        assert_eq!(NodeKey::load_or_create(&dir.0).unwrap().kid(), original.kid());
     }
 }
 
@@ -131,10 +118,7 @@ j02k65O3s+EA6pK2PNfpvW4d+OhXd46g/8mFzHrTL/JaRiIULSeXZCt5
 
     fs::remove_file(&key_path).unwrap();
     fs::create_dir(&key_path).unwrap();
-    assert!(
-        NodeKey::load_or_create(&dir.0).is_err(),
-        "a directory is not a key"
-    );
+    assert!(NodeKey::load_or_create(&dir.0).is_err(), "a directory is not a key");
 }
 
 #[test]
@@ -143,8 +127,5 @@ fn unusable_data_dir_is_an_error() {
     fs::create_dir_all(&dir.0).unwrap();
     let file = dir.0.join("plain-file");
     fs::write(&file, "x").unwrap();
-    assert!(matches!(
-        NodeKey::load_or_create(&file),
-        Err(KeyFileError::CreateDir { .. })
-    ));
+    assert!(matches!(NodeKey::load_or_create(&file), Err(KeyFileError::CreateDir { .. })));
 }

@@ -49,36 +49,17 @@ fn round_trips_through_node_key_pem() {
 
 #[test]
 fn other_key_types_are_named() {
-    for (pem, found) in [
-        (P256_PEM, "EC P-256"),
-        (RSA_PEM, "RSA"),
-        (ED25519_PEM, "Ed25519"),
-    ] {
+    for (pem, found) in [(P256_PEM, "EC P-256"), (RSA_PEM, "RSA"), (ED25519_PEM, "Ed25519")] {
         let error = parse_public_key_pem(pem).unwrap_err();
-        assert_eq!(
-            error,
-            KeyError::NotP384 {
-                found: found.into()
-            }
-        );
-        assert!(
-            error.to_string().starts_with("not a P-384 public key"),
-            "{error}"
-        );
+        assert_eq!(error, KeyError::NotP384 { found: found.into() });
+        assert!(error.to_string().starts_with("not a P-384 public key"), "{error}");
     }
 }
 
 #[test]
 fn garbage_is_not_pem() {
-    for input in [
-        "",
-        "garbage",
-        "-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----\n",
-    ] {
-        assert!(
-            matches!(parse_public_key_pem(input), Err(KeyError::NotPem(_))),
-            "{input:?}"
-        );
+    for input in ["", "garbage", "-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----\n"] {
+        assert!(matches!(parse_public_key_pem(input), Err(KeyError::NotPem(_))), "{input:?}");
     }
 }
 
@@ -87,9 +68,7 @@ fn wrong_pem_labels() {
     let private = P384_PEM.replace("PUBLIC KEY", "PRIVATE KEY");
     assert_eq!(
         parse_public_key_pem(&private).unwrap_err(),
-        KeyError::WrongPemLabel {
-            label: "PRIVATE KEY".into()
-        }
+        KeyError::WrongPemLabel { label: "PRIVATE KEY".into() }
     );
     let certificate = P384_PEM.replace("PUBLIC KEY", "CERTIFICATE");
     assert!(matches!(
@@ -103,41 +82,27 @@ fn broken_spki_and_bad_points() {
     // Valid PEM armour around bytes that are not a SubjectPublicKeyInfo.
     // DER `SEQUENCE { INTEGER 1 }`.
     let not_spki = "-----BEGIN PUBLIC KEY-----\nMAMCAQE=\n-----END PUBLIC KEY-----\n";
-    assert!(matches!(
-        parse_public_key_pem(not_spki),
-        Err(KeyError::MalformedSpki(_))
-    ));
+    assert!(matches!(parse_public_key_pem(not_spki), Err(KeyError::MalformedSpki(_))));
 
     // A P-384 SPKI whose point is off the curve: flip a bit of y.
     let der = pem_body(P384_PEM);
     let mut bad = der.clone();
     let last = bad.len() - 1;
     bad[last] ^= 1;
-    assert_eq!(
-        parse_public_key_pem(&to_pem(&bad)).unwrap_err(),
-        KeyError::InvalidPoint
-    );
+    assert_eq!(parse_public_key_pem(&to_pem(&bad)).unwrap_err(), KeyError::InvalidPoint);
     assert_eq!(to_pem(&der).trim(), P384_PEM.trim(), "helper round trips");
 }
 
 fn pem_body(pem: &str) -> Vec<u8> {
     use base64::Engine as _;
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap()
+    base64::engine::general_purpose::STANDARD.decode(body).unwrap()
 }
 
 fn to_pem(der: &[u8]) -> String {
     use base64::Engine as _;
     let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-        lines.join("\n")
-    )
+    let lines: Vec<&str> =
+        body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", lines.join("\n"))
 }

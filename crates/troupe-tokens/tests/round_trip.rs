@@ -16,9 +16,7 @@ fn node_key_token_round_trips() {
     assert_eq!(decoded.header.alg, "ES384");
     assert_eq!(decoded.header.typ.as_deref(), Some("JWT"));
     assert_eq!(decoded.claims(), &claims);
-    decoded
-        .verify_signature(key.verifying_key())
-        .expect("signature verifies");
+    decoded.verify_signature(key.verifying_key()).expect("signature verifies");
     assert_eq!(decoded.into_claims(), claims);
 }
 
@@ -43,12 +41,7 @@ fn claim_names_are_exact_and_optional_ones_omitted() {
     let token = key.sign(&claims);
     let payload: serde_json::Value =
         serde_json::from_slice(&unb64(token.split('.').nth(1).unwrap())).unwrap();
-    let mut names: Vec<&str> = payload
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let mut names: Vec<&str> = payload.as_object().unwrap().keys().map(String::as_str).collect();
     names.sort_unstable();
     assert_eq!(
         names,
@@ -79,21 +72,13 @@ fn free_sign_function_matches_node_key() {
     let signing_key = p384::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
     let claims = sample_claims(now());
     // Deterministic signatures: same inputs, same token.
-    assert_eq!(
-        sign(&claims, &signing_key, "k1"),
-        sign(&claims, &signing_key, "k1")
-    );
+    assert_eq!(sign(&claims, &signing_key, "k1"), sign(&claims, &signing_key, "k1"));
     let token = sign(&claims, &signing_key, "self-signed");
     let decoded = decode(&token).unwrap();
     assert_eq!(decoded.kid(), "self-signed");
-    decoded
-        .verify_signature(signing_key.verifying_key())
-        .unwrap();
+    decoded.verify_signature(signing_key.verifying_key()).unwrap();
     // ...but not under another key.
-    assert_eq!(
-        decoded.verify_signature(key.verifying_key()),
-        Err(TokenError::BadSignature)
-    );
+    assert_eq!(decoded.verify_signature(key.verifying_key()), Err(TokenError::BadSignature));
 }
 
 #[test]
@@ -103,18 +88,11 @@ fn tampered_claims_fail_signature_check() {
     let parts: Vec<&str> = token.split('.').collect();
     let mut claims: serde_json::Value = serde_json::from_slice(&unb64(parts[1])).unwrap();
     claims["capabilities"]["allow_subscribe"] = serde_json::json!(true);
-    let forged = format!(
-        "{}.{}.{}",
-        parts[0],
-        b64(&serde_json::to_vec(&claims).unwrap()),
-        parts[2]
-    );
+    let forged =
+        format!("{}.{}.{}", parts[0], b64(&serde_json::to_vec(&claims).unwrap()), parts[2]);
     let decoded = decode(&forged).expect("still well-formed");
     assert!(decoded.claims().capabilities.allow_subscribe);
-    assert_eq!(
-        decoded.verify_signature(key.verifying_key()),
-        Err(TokenError::BadSignature)
-    );
+    assert_eq!(decoded.verify_signature(key.verifying_key()), Err(TokenError::BadSignature));
 }
 
 #[test]
@@ -127,18 +105,14 @@ fn tampered_signature_and_header_fail() {
     signature[10] ^= 1;
     let forged = format!("{}.{}.{}", parts[0], parts[1], b64(&signature));
     assert_eq!(
-        decode(&forged)
-            .unwrap()
-            .verify_signature(key.verifying_key()),
+        decode(&forged).unwrap().verify_signature(key.verifying_key()),
         Err(TokenError::BadSignature)
     );
 
     // All-zero r and s is not even a valid signature value.
     let forged = format!("{}.{}.{}", parts[0], parts[1], b64(&[0u8; 96]));
     assert_eq!(
-        decode(&forged)
-            .unwrap()
-            .verify_signature(key.verifying_key()),
+        decode(&forged).unwrap().verify_signature(key.verifying_key()),
         Err(TokenError::BadSignature)
     );
 
@@ -146,9 +120,7 @@ fn tampered_signature_and_header_fail() {
     let header = br#"{"alg":"ES384","typ":"JWT","kid":"other"}"#;
     let forged = format!("{}.{}.{}", b64(header), parts[1], parts[2]);
     assert_eq!(
-        decode(&forged)
-            .unwrap()
-            .verify_signature(key.verifying_key()),
+        decode(&forged).unwrap().verify_signature(key.verifying_key()),
         Err(TokenError::BadSignature)
     );
 }
@@ -160,11 +132,7 @@ fn unknown_claims_ignored_nbf_parsed() {
     claims["nbf"] = serde_json::json!(150);
     claims["something_else"] = serde_json::json!({"x": [1, 2]});
     let header = br#"{"alg":"ES384","kid":"k"}"#;
-    let input = format!(
-        "{}.{}",
-        b64(header),
-        b64(&serde_json::to_vec(&claims).unwrap())
-    );
+    let input = format!("{}.{}", b64(header), b64(&serde_json::to_vec(&claims).unwrap()));
     let signature: p384::ecdsa::Signature =
         p384::ecdsa::signature::Signer::sign(&key, input.as_bytes());
     let token = format!("{input}.{}", b64(&signature.to_bytes()));

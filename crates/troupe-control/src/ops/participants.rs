@@ -13,9 +13,8 @@ use crate::{
 };
 
 /// IVS `ParticipantRecordingState` values, accepted by `filterByRecordingState`.
-const RECORDING_STATES: &[&str] = &[
-    "STARTING", "ACTIVE", "STOPPING", "STOPPED", "FAILED", "DISABLED",
-];
+const RECORDING_STATES: &[&str] =
+    &["STARTING", "ACTIVE", "STOPPING", "STOPPED", "FAILED", "DISABLED"];
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -56,10 +55,7 @@ impl ListParticipantsRequest {
             ("filterByUserId", self.filter_by_user_id.is_some()),
             ("filterByPublished", self.filter_by_published.is_some()),
             ("filterByState", self.filter_by_state.is_some()),
-            (
-                "filterByRecordingState",
-                self.filter_by_recording_state.is_some(),
-            ),
+            ("filterByRecordingState", self.filter_by_recording_state.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -116,9 +112,7 @@ impl ControlPlane {
         let req: GetParticipantRequest = parse_body(body)?;
         let participant_id = required(&req.participant_id, "participantId")?;
         check_participant_id(participant_id, "participantId")?;
-        let (stage, session_id) = self
-            .stage_and_session(&req.stage_arn, &req.session_id)
-            .await?;
+        let (stage, session_id) = self.stage_and_session(&req.stage_arn, &req.session_id).await?;
         let participant = self
             .store
             .get_participant(&stage.id, &session_id, participant_id)
@@ -135,9 +129,7 @@ impl ControlPlane {
     pub(crate) async fn list_participants(&self, body: &[u8]) -> ApiResult<Value> {
         let req: ListParticipantsRequest = parse_body(body)?;
         let filter = req.filter()?;
-        let (stage, session_id) = self
-            .stage_and_session(&req.stage_arn, &req.session_id)
-            .await?;
+        let (stage, session_id) = self.stage_and_session(&req.stage_arn, &req.session_id).await?;
         let scope = format!("participants/{}/{session_id}", stage.id);
         let page = page_request(&scope, req.next_token.as_deref(), req.max_results, 50)?;
         let page = self
@@ -145,21 +137,14 @@ impl ControlPlane {
             .list_participants(&stage.id, &session_id, &filter, page)
             .await
             .map_err(|e| ApiError::from_store(e, "stage session"))?;
-        Ok(list_response(
-            "participants",
-            &scope,
-            &page,
-            participant_summary_json,
-        ))
+        Ok(list_response("participants", &scope, &page, participant_summary_json))
     }
 
     pub(crate) async fn list_participant_events(&self, body: &[u8]) -> ApiResult<Value> {
         let req: ListEventsRequest = parse_body(body)?;
         let participant_id = required(&req.participant_id, "participantId")?;
         check_participant_id(participant_id, "participantId")?;
-        let (stage, session_id) = self
-            .stage_and_session(&req.stage_arn, &req.session_id)
-            .await?;
+        let (stage, session_id) = self.stage_and_session(&req.stage_arn, &req.session_id).await?;
         let scope = format!("events/{}/{session_id}/{participant_id}", stage.id);
         let page = page_request(&scope, req.next_token.as_deref(), req.max_results, 50)?;
         let page = self

@@ -81,9 +81,7 @@ impl ControlPlane {
             .list_public_keys(page)
             .await
             .map_err(|e| ApiError::from_store(e, "public key"))?;
-        Ok(list_response("publicKeys", "publicKeys", &page, |k| {
-            self.public_key_json(k, false)
-        }))
+        Ok(list_response("publicKeys", "publicKeys", &page, |k| self.public_key_json(k, false)))
     }
 
     pub(crate) async fn delete_public_key(&self, body: &[u8]) -> ApiResult<Value> {

@@ -29,9 +29,7 @@ struct GetSessionRequest {
 impl ControlPlane {
     pub(crate) async fn list_stage_sessions(&self, body: &[u8]) -> ApiResult<Value> {
         let req: ListSessionsRequest = parse_body(body)?;
-        let stage = self
-            .find_stage(required(&req.stage_arn, "stageArn")?, "stageArn")
-            .await?;
+        let stage = self.find_stage(required(&req.stage_arn, "stageArn")?, "stageArn").await?;
         let scope = format!("sessions/{}", stage.id);
         let page = page_request(&scope, req.next_token.as_deref(), req.max_results, 50)?;
         let page = self
@@ -54,9 +52,7 @@ impl ControlPlane {
             .await
             .map_err(|e| ApiError::from_store(e, "stage session"))?
             .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "session {session_id} not found on stage {stage_arn}"
-                ))
+                ApiError::not_found(format!("session {session_id} not found on stage {stage_arn}"))
             })?;
         Ok(json!({ "stageSession": session_json(&session) }))
     }

@@ -2,12 +2,12 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use troupe_store::{NewStage, StageUpdate, StoreError, StringMap};
+use troupe_store::{NewStage, StageRecord, StageUpdate, StoreError, StringMap};
 
 use crate::{
     arn::new_resource_id,
     error::{ApiError, ApiResult},
-    ops::tokens::TokenRequest,
+    ops::tokens::{TokenRequest, TokenSpec},
     pagination::{list_response, page_request},
     plane::{ControlNotice, ControlPlane},
     request::{ArnRequest, ListRequest, check_name, check_tags, parse_body, required},
@@ -16,13 +16,16 @@ use crate::{
 /// The hosted service's limit on `participantTokenConfigurations`.
 const MAX_TOKENS_WITH_STAGE: usize = 12;
 
+/// IVS `ParticipantRecordingMediaType` values.
+const MEDIA_TYPES: &[&str] = &["AUDIO_VIDEO", "AUDIO_ONLY", "NONE"];
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreateStageRequest {
     name: Option<String>,
     participant_token_configurations: Option<Vec<TokenRequest>>,
     tags: Option<StringMap>,
-    auto_participant_recording_configuration: Option<Value>,
+    auto_participant_recording_configuration: Option<RecordingConfiguration>,
 }
 
 #[derive(Deserialize)]
@@ -30,26 +33,43 @@ struct CreateStageRequest {
 struct UpdateStageRequest {
     arn: Option<String>,
     name: Option<String>,
-    auto_participant_recording_configuration: Option<Value>,
+    auto_participant_recording_configuration: Option<RecordingConfiguration>,
 }
 
-/// Recording needs a storage configuration, which Troupe does not have yet; accept the
-/// configuration only when it does not ask for one, so nobody believes they are recording.
-fn check_recording(config: &Option<Value>) -> ApiResult<()> {
-    let Some(config) = config else { return Ok(()) };
-    let Some(obj) = config.as_object() else {
-        return Err(ApiError::validation(
-            "autoParticipantRecordingConfiguration must be an object",
-        ));
-    };
-    match obj.get("storageConfigurationArn") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(s)) if s.is_empty() => Ok(()),
-        Some(other) => Err(ApiError::not_found(format!(
-            "autoParticipantRecordingConfiguration.storageConfigurationArn: storage configuration \
-             {other} not found (Troupe does not support recording to storage yet)"
-        ))),
+/// `autoParticipantRecordingConfiguration`, the members Troupe reads. Other members of the
+/// IVS shape (thumbnails, HLS settings) are accepted and ignored, as AWS ignores unknown ones.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordingConfiguration {
+    storage_configuration_arn: Option<String>,
+    media_types: Option<Vec<String>>,
+}
+
+impl RecordingConfiguration {
+    /// Recording needs a storage configuration, which Troupe does not have yet: accept the
+    /// configuration only when it asks for none, so nobody believes they are recording.
+    /// Returns what is stored and shown: the normalized configuration.
+    fn parse(&self) -> ApiResult<Value> {
+        let field = "autoParticipantRecordingConfiguration";
+        if let Some(arn) = self.storage_configuration_arn.as_deref().filter(|a| !a.is_empty()) {
+            return Err(ApiError::not_found(format!(
+                "{field}.storageConfigurationArn: storage configuration {arn} not found \
+                 (Troupe does not support recording to storage yet)"
+            )));
+        }
+        let media_types = self.media_types.clone().unwrap_or_else(|| vec!["AUDIO_VIDEO".into()]);
+        if media_types.len() != 1 || !MEDIA_TYPES.contains(&media_types[0].as_str()) {
+            return Err(ApiError::validation(format!(
+                "{field}.mediaTypes must be one of {} (got {media_types:?})",
+                MEDIA_TYPES.join(", ")
+            )));
+        }
+        Ok(json!({ "storageConfigurationArn": "", "mediaTypes": media_types }))
     }
+}
+
+fn parse_recording(config: &Option<RecordingConfiguration>) -> ApiResult<Option<Value>> {
+    config.as_ref().map(RecordingConfiguration::parse).transpose()
 }
 
 impl ControlPlane {
@@ -59,31 +79,39 @@ impl ControlPlane {
         check_name(&name, "name")?;
         let tags = req.tags.unwrap_or_default();
         check_tags(&tags, self.config.limits.max_tags, "tags")?;
-        check_recording(&req.auto_participant_recording_configuration)?;
+        let auto_recording = parse_recording(&req.auto_participant_recording_configuration)?;
         let token_requests = req.participant_token_configurations.unwrap_or_default();
         if token_requests.len() > MAX_TOKENS_WITH_STAGE {
             return Err(ApiError::validation(format!(
                 "participantTokenConfigurations may hold at most {MAX_TOKENS_WITH_STAGE} entries"
             )));
         }
-        for (i, t) in token_requests.iter().enumerate() {
-            t.validate(
-                &self.config.limits,
-                &format!("participantTokenConfigurations[{i}]."),
-            )?;
-        }
-
-        let stage = NewStage {
-            id: new_resource_id(),
-            name,
-            tags,
-            auto_recording: req.auto_participant_recording_configuration,
-            created_at: self.now(),
-        };
-        let minted: Vec<_> = token_requests
+        let specs = token_requests
             .iter()
-            .map(|t| self.mint_token(&stage.id, t))
-            .collect();
+            .enumerate()
+            .map(|(i, t)| {
+                t.parse(&self.config.limits, &format!("participantTokenConfigurations[{i}]."))
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        let (created, minted) =
+            self.create_stage_record(name, tags, auto_recording, &specs).await?;
+        let tokens: Vec<Value> = minted.iter().map(|m| m.json()).collect();
+        tracing::info!(stage = %created.id, tokens = tokens.len(), "stage created");
+        Ok(json!({ "stage": self.stage_json(&created), "participantTokens": tokens }))
+    }
+
+    /// Creates a stage with tokens minted for it, atomically.
+    async fn create_stage_record(
+        &self,
+        name: String,
+        tags: StringMap,
+        auto_recording: Option<Value>,
+        specs: &[TokenSpec],
+    ) -> ApiResult<(StageRecord, Vec<super::MintedToken>)> {
+        let stage =
+            NewStage { id: new_resource_id(), name, tags, auto_recording, created_at: self.now() };
+        let minted =
+            specs.iter().map(|t| self.mint_token(&stage.id, t)).collect::<ApiResult<Vec<_>>>()?;
         let records: Vec<_> = minted.iter().map(|m| m.record.clone()).collect();
         let created = self
             .store
@@ -96,9 +124,7 @@ impl ControlPlane {
                 )),
                 other => ApiError::from_store(other, "stage"),
             })?;
-        let tokens: Vec<Value> = minted.iter().map(|m| m.json()).collect();
-        tracing::info!(stage = %created.id, tokens = tokens.len(), "stage created");
-        Ok(json!({ "stage": self.stage_json(&created), "participantTokens": tokens }))
+        Ok((created, minted))
     }
 
     pub(crate) async fn get_stage(&self, body: &[u8]) -> ApiResult<Value> {
@@ -110,14 +136,9 @@ impl ControlPlane {
     pub(crate) async fn list_stages(&self, body: &[u8]) -> ApiResult<Value> {
         let req: ListRequest = parse_body(body)?;
         let page = page_request("stages", req.next_token.as_deref(), req.max_results, 50)?;
-        let page = self
-            .store
-            .list_stages(page)
-            .await
-            .map_err(|e| ApiError::from_store(e, "stage"))?;
-        Ok(list_response("stages", "stages", &page, |s| {
-            self.stage_summary_json(s)
-        }))
+        let page =
+            self.store.list_stages(page).await.map_err(|e| ApiError::from_store(e, "stage"))?;
+        Ok(list_response("stages", "stages", &page, |s| self.stage_summary_json(s)))
     }
 
     pub(crate) async fn update_stage(&self, body: &[u8]) -> ApiResult<Value> {
@@ -126,12 +147,9 @@ impl ControlPlane {
         if let Some(name) = &req.name {
             check_name(name, "name")?;
         }
-        check_recording(&req.auto_participant_recording_configuration)?;
+        let auto_recording = parse_recording(&req.auto_participant_recording_configuration)?;
         let stage = self.find_stage(arn, "arn").await?;
-        let update = StageUpdate {
-            name: req.name,
-            auto_recording: req.auto_participant_recording_configuration,
-        };
+        let update = StageUpdate { name: req.name, auto_recording };
         let updated = self
             .store
             .update_stage(&stage.id, &update)
@@ -157,25 +175,14 @@ impl ControlPlane {
 impl ControlPlane {
     /// The ARN of a stage of this deployment.
     pub fn stage_arn(&self, stage_id: &str) -> String {
-        self.config
-            .scope
-            .arn(crate::arn::ResourceType::Stage, stage_id)
+        self.config.scope.arn(crate::arn::ResourceType::Stage, stage_id)
     }
 
     /// The stage with this name (the oldest, if several share it), created when `create` is
     /// set and none exists. For `troupe token --create` and the demo backend.
-    pub async fn stage_by_name(
-        &self,
-        name: &str,
-        create: bool,
-    ) -> ApiResult<troupe_store::StageRecord> {
+    pub async fn stage_by_name(&self, name: &str, create: bool) -> ApiResult<StageRecord> {
         check_name(name, "name")?;
-        let found = self
-            .store
-            .find_stages_by_name(name)
-            .await
-            .map_err(|e| ApiError::from_store(e, "stage"))?;
-        if let Some(stage) = found.into_iter().next() {
+        if let Some(stage) = self.oldest_stage_named(name).await? {
             return Ok(stage);
         }
         if !create {
@@ -183,12 +190,27 @@ impl ControlPlane {
                 "no stage is named {name:?} (pass --create to create it)"
             )));
         }
-        let body = json!({ "name": name }).to_string();
-        let created = self.create_stage(body.as_bytes()).await?;
-        let arn = created["stage"]["arn"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        self.find_stage(&arn, "arn").await
+        let (created, _) =
+            self.create_stage_record(name.to_string(), StringMap::new(), None, &[]).await?;
+        // Two callers may have created the stage at once: both settle on the oldest, and the
+        // loser removes its own so that participants do not end up on different stages.
+        let oldest = self.oldest_stage_named(name).await?.unwrap_or_else(|| created.clone());
+        if oldest.id != created.id {
+            if let Err(e) = self.store.delete_stage(&created.id).await {
+                tracing::warn!(stage = %created.id, error = %e, "could not remove a duplicate stage");
+            }
+        } else {
+            tracing::info!(stage = %created.id, name, "stage created by name");
+        }
+        Ok(oldest)
+    }
+
+    async fn oldest_stage_named(&self, name: &str) -> ApiResult<Option<StageRecord>> {
+        let found = self
+            .store
+            .find_stages_by_name(name)
+            .await
+            .map_err(|e| ApiError::from_store(e, "stage"))?;
+        Ok(found.into_iter().next())
     }
 }

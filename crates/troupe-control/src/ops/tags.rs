@@ -18,10 +18,7 @@ struct TagRequest {
 
 impl ControlPlane {
     /// Resolves a tagged resource's ARN to its kind and id; the resource must exist.
-    async fn tagged_resource(
-        &self,
-        arn: Option<String>,
-    ) -> ApiResult<(TaggedKind, String, String)> {
+    fn tagged_resource(&self, arn: Option<String>) -> ApiResult<(TaggedKind, String, String)> {
         let arn = arn
             .filter(|a| !a.is_empty())
             .ok_or_else(|| ApiError::validation("resourceArn is required"))?;
@@ -45,18 +42,16 @@ impl ControlPlane {
         set: &StringMap,
         remove: &[String],
     ) -> ApiResult<StringMap> {
-        let (kind, id, arn) = self.tagged_resource(arn).await?;
+        let (kind, id, arn) = self.tagged_resource(arn)?;
         let max = self.config.limits.max_tags;
-        self.store
-            .update_tags(kind, &id, set, remove, max)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => ApiError::not_found(format!("resource {arn} not found")),
-                StoreError::QuotaExceeded(_) => ApiError::quota(format!(
-                    "a resource may carry at most {max} tags; remove some first"
-                )),
-                other => ApiError::from_store(other, "resource"),
-            })
+        self.store.update_tags(kind, &id, set, remove, max).await.map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(format!("resource {arn} not found")),
+            // The IVS model has no quota error for TagResource: too many tags is invalid.
+            StoreError::QuotaExceeded(_) => ApiError::validation(format!(
+                "tags: a resource may carry at most {max} tags; remove some first"
+            )),
+            other => ApiError::from_store(other, "resource"),
+        })
     }
 
     pub(crate) async fn tag_resource(&self, arn: Option<String>, body: &[u8]) -> ApiResult<Value> {
@@ -73,9 +68,7 @@ impl ControlPlane {
         keys: Vec<String>,
     ) -> ApiResult<Value> {
         if keys.is_empty() {
-            return Err(ApiError::validation(
-                "tagKeys is required (at least one key)",
-            ));
+            return Err(ApiError::validation("tagKeys is required (at least one key)"));
         }
         if keys.len() > self.config.limits.max_tags {
             return Err(ApiError::validation(format!(
@@ -91,21 +84,15 @@ impl ControlPlane {
     }
 
     pub(crate) async fn list_tags_for_resource(&self, arn: Option<String>) -> ApiResult<Value> {
-        let (kind, id, arn) = self.tagged_resource(arn).await?;
+        let (kind, id, arn) = self.tagged_resource(arn)?;
         let store_err = |e| ApiError::from_store(e, "resource");
         let tags = match kind {
-            TaggedKind::Stage => self
-                .store
-                .get_stage(&id)
-                .await
-                .map_err(store_err)?
-                .map(|s| s.tags),
-            TaggedKind::PublicKey => self
-                .store
-                .get_public_key(&id)
-                .await
-                .map_err(store_err)?
-                .map(|k| k.tags),
+            TaggedKind::Stage => {
+                self.store.get_stage(&id).await.map_err(store_err)?.map(|s| s.tags)
+            }
+            TaggedKind::PublicKey => {
+                self.store.get_public_key(&id).await.map_err(store_err)?.map(|k| k.tags)
+            }
         };
         let tags = tags.ok_or_else(|| ApiError::not_found(format!("resource {arn} not found")))?;
         Ok(json!({ "tags": tags }))

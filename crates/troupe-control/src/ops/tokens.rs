@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use troupe_store::{Capabilities, Revocation, StringMap, TokenRecord};
 use troupe_tokens::{Claims, TokenCapabilities};
 
@@ -10,6 +10,7 @@ use crate::{
     arn::{ResourceType, new_participant_id},
     config::Limits,
     error::{ApiError, ApiResult},
+    participant_auth::LEEWAY_SECS,
     plane::{ControlNotice, ControlPlane},
     request::{check_attributes, check_len, check_participant_id, parse_body, required},
     timestamp::iso8601,
@@ -19,7 +20,7 @@ use crate::{
 pub const DEFAULT_TOKEN_MINUTES: u32 = 720;
 
 /// The members that describe a token, in CreateParticipantToken and in CreateStage's
-/// `participantTokenConfigurations`.
+/// `participantTokenConfigurations`, as the client sent them.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRequest {
@@ -29,58 +30,54 @@ pub struct TokenRequest {
     pub capabilities: Option<Vec<String>>,
 }
 
+/// A token request that passed every check, with its defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSpec {
+    pub minutes: u32,
+    pub user_id: Option<String>,
+    pub attributes: StringMap,
+    pub capabilities: Capabilities,
+}
+
 impl TokenRequest {
-    /// Checks the members; `prefix` is put before member names in messages.
-    pub fn validate(&self, limits: &Limits, prefix: &str) -> ApiResult<()> {
-        if let Some(d) = self.duration
-            && (d < 1 || d > i64::from(limits.max_token_minutes))
-        {
-            return Err(ApiError::validation(format!(
-                "{prefix}duration must be between 1 and {} minutes (got {d})",
-                limits.max_token_minutes
-            )));
-        }
+    /// Checks the members and applies defaults; `prefix` goes before member names in messages.
+    pub fn parse(&self, limits: &Limits, prefix: &str) -> ApiResult<TokenSpec> {
+        let minutes = match self.duration {
+            None => DEFAULT_TOKEN_MINUTES,
+            Some(d) => u32::try_from(d)
+                .ok()
+                .filter(|m| (1..=limits.max_token_minutes).contains(m))
+                .ok_or_else(|| {
+                    ApiError::validation(format!(
+                        "{prefix}duration must be between 1 and {} minutes (got {d})",
+                        limits.max_token_minutes
+                    ))
+                })?,
+        };
         if let Some(user) = &self.user_id {
             check_len(user, 128, &format!("{prefix}userId"))?;
         }
-        if let Some(attrs) = &self.attributes {
-            check_attributes(
-                attrs,
-                limits.max_attributes_bytes,
-                &format!("{prefix}attributes"),
-            )?;
-        }
-        self.parsed_capabilities(prefix)?;
-        Ok(())
-    }
-
-    fn parsed_capabilities(&self, prefix: &str) -> ApiResult<Capabilities> {
-        let Some(list) = &self.capabilities else {
-            return Ok(Capabilities {
-                publish: true,
-                subscribe: true,
-            });
-        };
-        let mut caps = Capabilities {
-            publish: false,
-            subscribe: false,
-        };
-        for c in list {
-            match c.as_str() {
-                "PUBLISH" => caps.publish = true,
-                "SUBSCRIBE" => caps.subscribe = true,
-                other => {
-                    return Err(ApiError::validation(format!(
-                        "{prefix}capabilities: {other:?} is not PUBLISH or SUBSCRIBE"
-                    )));
+        let attributes = self.attributes.clone().unwrap_or_default();
+        check_attributes(&attributes, limits.max_attributes_bytes, &format!("{prefix}attributes"))?;
+        let capabilities = match &self.capabilities {
+            None => Capabilities { publish: true, subscribe: true },
+            Some(list) => {
+                let mut caps = Capabilities { publish: false, subscribe: false };
+                for c in list {
+                    match c.as_str() {
+                        "PUBLISH" => caps.publish = true,
+                        "SUBSCRIBE" => caps.subscribe = true,
+                        other => {
+                            return Err(ApiError::validation(format!(
+                                "{prefix}capabilities: {other:?} is not PUBLISH or SUBSCRIBE"
+                            )));
+                        }
+                    }
                 }
+                caps
             }
-        }
-        Ok(caps)
-    }
-
-    fn minutes(&self) -> u32 {
-        self.duration.map_or(DEFAULT_TOKEN_MINUTES, |d| d as u32)
+        };
+        Ok(TokenSpec { minutes, user_id: self.user_id.clone(), attributes, capabilities })
     }
 }
 
@@ -136,27 +133,27 @@ struct DisconnectRequest {
     reason: Option<String>,
 }
 
+/// `at + minutes`, or an internal error instead of a panic past year 9999 (limits are checked
+/// at configuration, so this is a guard, not a path).
+fn plus_minutes(at: OffsetDateTime, minutes: u32) -> ApiResult<OffsetDateTime> {
+    at.checked_add(Duration::minutes(i64::from(minutes)))
+        .ok_or_else(|| ApiError::internal("token expiry is out of range"))
+}
+
 impl ControlPlane {
-    /// Signs a token for a stage with the node key (the request must be validated already).
-    pub(crate) fn mint_token(&self, stage_id: &str, req: &TokenRequest) -> MintedToken {
+    /// Signs a token for a stage with the node key.
+    pub(crate) fn mint_token(&self, stage_id: &str, spec: &TokenSpec) -> ApiResult<MintedToken> {
         // Whole seconds: JWT times are integers, and expirationTime must equal `exp`.
-        let now = self
-            .now()
-            .replace_nanosecond(0)
-            .unwrap_or_else(|_| self.now());
-        let minutes = req.minutes();
-        let expires_at = now + Duration::minutes(i64::from(minutes));
-        let capabilities = req.parsed_capabilities("").unwrap_or(Capabilities {
-            publish: true,
-            subscribe: true,
-        });
+        let now = self.now();
+        let now = now.replace_nanosecond(0).unwrap_or(now);
+        let expires_at = plus_minutes(now, spec.minutes)?;
         let record = TokenRecord {
             participant_id: new_participant_id(),
             stage_id: stage_id.to_string(),
-            user_id: req.user_id.clone(),
-            attributes: req.attributes.clone().unwrap_or_default(),
-            capabilities,
-            duration_minutes: minutes,
+            user_id: spec.user_id.clone(),
+            attributes: spec.attributes.clone(),
+            capabilities: spec.capabilities,
+            duration_minutes: spec.minutes,
             issued_at: now,
             expires_at,
         };
@@ -171,24 +168,21 @@ impl ControlPlane {
             events_url: self.config.endpoints.events.clone(),
             whip_url: self.config.endpoints.whip.clone(),
             capabilities: TokenCapabilities {
-                allow_publish: capabilities.publish,
-                allow_subscribe: capabilities.subscribe,
+                allow_publish: spec.capabilities.publish,
+                allow_subscribe: spec.capabilities.subscribe,
             },
             attributes: record.attributes.clone(),
             version: "1.0".to_string(),
         };
-        MintedToken {
-            token: self.node_key.sign(&claims),
-            record,
-        }
+        Ok(MintedToken { token: self.node_key.sign(&claims), record })
     }
 
     /// Validates, signs and records a token for an existing stage (CreateParticipantToken,
     /// and `troupe token` on the command line).
     pub async fn issue_token(&self, stage_arn: &str, req: &TokenRequest) -> ApiResult<MintedToken> {
-        req.validate(&self.config.limits, "")?;
+        let spec = req.parse(&self.config.limits, "")?;
         let stage = self.find_stage(stage_arn, "stageArn").await?;
-        let minted = self.mint_token(&stage.id, req);
+        let minted = self.mint_token(&stage.id, &spec)?;
         self.store
             .insert_token(&minted.record)
             .await
@@ -201,9 +195,9 @@ impl ControlPlane {
         let stage_arn = required(&req.stage_arn, "stageArn")?;
         let token = TokenRequest {
             duration: req.duration,
-            user_id: req.user_id.clone(),
-            attributes: req.attributes.clone(),
-            capabilities: req.capabilities.clone(),
+            user_id: req.user_id,
+            attributes: req.attributes,
+            capabilities: req.capabilities,
         };
         let minted = self.issue_token(stage_arn, &token).await?;
         Ok(json!({ "participantToken": minted.json() }))
@@ -219,30 +213,27 @@ impl ControlPlane {
         }
         let stage = self.find_stage(stage_arn, "stageArn").await?;
         let store_err = |e| ApiError::from_store(e, "participant");
-        let token = self
-            .store
-            .get_token(participant_id)
-            .await
-            .map_err(store_err)?;
+        let token = self.store.get_token(participant_id).await.map_err(store_err)?;
         let known = match &token {
             Some(t) => t.stage_id == stage.id,
-            None => self
-                .store
-                .participant_seen(&stage.id, participant_id)
-                .await
-                .map_err(store_err)?,
+            None => {
+                self.store.participant_seen(&stage.id, participant_id).await.map_err(store_err)?
+            }
         };
         if !known {
             return Err(ApiError::not_found(format!(
                 "participant {participant_id} not found on stage {stage_arn}"
             )));
         }
-        // Revoke until the token would have expired anyway; for self-signed tokens we never
-        // saw, until the longest lifetime a token may have.
+        // Keep the revocation until no token of this participant can be accepted any more:
+        // its expiry plus the verifier's clock leeway, or, for self-signed tokens we never
+        // saw, the longest lifetime a token may have from now.
         let now = self.now();
-        let expires_at = token.map(|t| t.expires_at).unwrap_or_else(|| {
-            now + Duration::minutes(i64::from(self.config.limits.max_token_minutes))
-        });
+        let leeway = Duration::seconds(LEEWAY_SECS);
+        let expires_at = match &token {
+            Some(t) => t.expires_at + leeway,
+            None => plus_minutes(now, self.config.limits.max_token_minutes)? + leeway,
+        };
         let revocation = Revocation {
             participant_id: participant_id.clone(),
             stage_id: stage.id.clone(),

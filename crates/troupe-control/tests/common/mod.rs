@@ -36,19 +36,12 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 
 pub async fn plane_with(limits: Limits) -> TestPlane {
     let dir = temp_dir("plane");
-    let store = troupe_store::open(&format!("sqlite://{}", dir.join("t.db").display()))
-        .await
-        .unwrap();
+    let store =
+        troupe_store::open(&format!("sqlite://{}", dir.join("t.db").display())).await.unwrap();
     let key = NodeKey::load_or_create(&dir).unwrap();
-    store
-        .register_node_key(key.kid(), key.public_pem())
-        .await
-        .unwrap();
+    store.register_node_key(key.kid(), key.public_pem()).await.unwrap();
     let config = ControlConfig {
-        scope: ArnScope {
-            region: "us-east-1".into(),
-            account: "000000000000".into(),
-        },
+        scope: ArnScope { region: "us-east-1".into(), account: "000000000000".into() },
         endpoints: Endpoints::from_public_url("http://127.0.0.1:7800"),
         credentials: vec![Credential {
             access_key_id: "devkey".into(),
@@ -57,10 +50,7 @@ pub async fn plane_with(limits: Limits) -> TestPlane {
         }],
         limits,
     };
-    TestPlane {
-        plane: ControlPlane::new(store, config, Arc::new(key)),
-        dir,
-    }
+    TestPlane { plane: ControlPlane::new(store, config, Arc::new(key)), dir }
 }
 
 pub async fn plane() -> TestPlane {
@@ -81,10 +71,7 @@ impl TestPlane {
     }
 
     pub async fn create_stage(&self) -> String {
-        let out = self
-            .call(Operation::CreateStage, json!({"name": "s"}))
-            .await
-            .unwrap();
+        let out = self.call(Operation::CreateStage, json!({"name": "s"})).await.unwrap();
         out["stage"]["arn"].as_str().unwrap().to_string()
     }
 
@@ -93,30 +80,16 @@ impl TestPlane {
     pub async fn import_new_key(&self) -> (p384::ecdsa::SigningKey, String) {
         use p384::{elliptic_curve::rand_core::OsRng, pkcs8::EncodePublicKey};
         let signing = p384::ecdsa::SigningKey::random(&mut OsRng);
-        let pem = signing
-            .verifying_key()
-            .to_public_key_pem(Default::default())
-            .unwrap();
-        let imported = self
-            .call(
-                Operation::ImportPublicKey,
-                json!({"publicKeyMaterial": pem}),
-            )
-            .await
-            .unwrap();
-        (
-            signing,
-            imported["publicKey"]["arn"].as_str().unwrap().to_string(),
-        )
+        let pem = signing.verifying_key().to_public_key_pem(Default::default()).unwrap();
+        let imported =
+            self.call(Operation::ImportPublicKey, json!({"publicKeyMaterial": pem})).await.unwrap();
+        (signing, imported["publicKey"]["arn"].as_str().unwrap().to_string())
     }
 
     pub async fn token(&self, stage_arn: &str, body: Value) -> Value {
         let mut body = body;
         body["stageArn"] = stage_arn.into();
-        let out = self
-            .call(Operation::CreateParticipantToken, body)
-            .await
-            .unwrap();
+        let out = self.call(Operation::CreateParticipantToken, body).await.unwrap();
         out["participantToken"].clone()
     }
 }

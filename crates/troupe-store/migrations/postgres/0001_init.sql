@@ -1,5 +1,5 @@
 -- Initial schema (PostgreSQL). Keep in step with migrations/sqlite/0001_init.sql: the two
--- backends share every query (src/queries.rs), so tables and columns must match.
+-- backends share every query (src/sql_store.rs), so tables and columns must match.
 --
 -- Conventions: `seq` orders rows for keyset pagination (an identity column: a deleted seq is
 -- never reused); timestamps are unix milliseconds; maps and details are JSON text.
@@ -29,14 +29,16 @@ CREATE INDEX tokens_by_stage ON tokens (stage_id);
 CREATE INDEX tokens_by_expiry ON tokens (expires_at);
 
 -- No foreign key: revoking never fails for want of a stage; delete_stage removes them itself.
+-- Keyed by stage and participant: self-signed tokens may reuse a participant id (jti) on
+-- several stages, and disconnecting it from one must not undo a revocation on another.
 CREATE TABLE revocations (
-    participant_id TEXT   NOT NULL PRIMARY KEY,
     stage_id       TEXT   NOT NULL,
+    participant_id TEXT   NOT NULL,
     reason         TEXT,
     revoked_at     BIGINT NOT NULL,
-    expires_at     BIGINT NOT NULL
+    expires_at     BIGINT NOT NULL,
+    PRIMARY KEY (stage_id, participant_id)
 );
-CREATE INDEX revocations_by_stage ON revocations (stage_id);
 CREATE INDEX revocations_by_expiry ON revocations (expires_at);
 
 CREATE TABLE public_keys (
@@ -49,9 +51,12 @@ CREATE TABLE public_keys (
     created_at  BIGINT NOT NULL
 );
 
+-- A retired key (its private half lost or rotated away) stays listed so that a node still
+-- holding it cannot register it again.
 CREATE TABLE node_keys (
     kid        TEXT NOT NULL PRIMARY KEY,
-    public_pem TEXT NOT NULL
+    public_pem TEXT NOT NULL,
+    retired_at BIGINT
 );
 
 CREATE TABLE sessions (

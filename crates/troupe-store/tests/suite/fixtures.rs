@@ -15,10 +15,7 @@ pub fn at(secs: i64) -> OffsetDateTime {
 }
 
 pub fn map(pairs: &[(&str, &str)]) -> StringMap {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 pub fn stage(id: &str, name: &str) -> NewStage {
@@ -40,10 +37,7 @@ pub fn token(participant_id: &str, stage_id: &str, expires_at: OffsetDateTime) -
         stage_id: stage_id.into(),
         user_id: Some(format!("user-of-{participant_id}")),
         attributes: map(&[("role", "host"), ("emoji", "🎭")]),
-        capabilities: Capabilities {
-            publish: true,
-            subscribe: false,
-        },
+        capabilities: Capabilities { publish: true, subscribe: false },
         duration_minutes: 720,
         issued_at: at(1),
         expires_at,

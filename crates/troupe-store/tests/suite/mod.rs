@@ -44,9 +44,7 @@ enum Cleanup {
 
 fn unique_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     format!(
         "troupe_test_{}_{}_{nanos}",
         std::process::id(),
@@ -61,9 +59,7 @@ fn with_database(url: &str, database: &str) -> String {
         None => (url, String::new()),
     };
     let host_start = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[host_start..]
-        .find('/')
-        .map_or(base.len(), |i| host_start + i);
+    let host_end = base[host_start..].find('/').map_or(base.len(), |i| host_start + i);
     format!("{}/{database}{query}", &base[..host_end])
 }
 
@@ -75,12 +71,7 @@ impl TestDb {
                 let dir = std::env::temp_dir().join(unique_name());
                 let url = format!("sqlite://{}", dir.join("troupe.db").display());
                 let store = SqliteStore::open(&url).await.expect("open SQLite store");
-                TestDb {
-                    kind,
-                    url,
-                    store: Arc::new(store),
-                    cleanup: Cleanup::SqliteDir(dir),
-                }
+                TestDb { kind, url, store: Arc::new(store), cleanup: Cleanup::SqliteDir(dir) }
             }
             Kind::Postgres => {
                 let admin_url = std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
@@ -91,9 +82,8 @@ impl TestDb {
                     )
                 });
                 let database = unique_name();
-                let mut admin = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .unwrap_or_else(|err| {
+                let mut admin =
+                    sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|err| {
                         panic!("connect to {admin_url} ({POSTGRES_URL_VAR}): {err}")
                     });
                 admin
@@ -102,17 +92,12 @@ impl TestDb {
                     .expect("create test database");
                 admin.close().await.ok();
                 let url = with_database(&admin_url, &database);
-                let store = PostgresStore::open(&url)
-                    .await
-                    .expect("open PostgreSQL store");
+                let store = PostgresStore::open(&url).await.expect("open PostgreSQL store");
                 TestDb {
                     kind,
                     url,
                     store: Arc::new(store),
-                    cleanup: Cleanup::Postgres {
-                        admin_url,
-                        database,
-                    },
+                    cleanup: Cleanup::Postgres { admin_url, database },
                 }
             }
         }
@@ -130,16 +115,13 @@ impl TestDb {
                 let options = sqlx::sqlite::SqliteConnectOptions::from_str(&self.url)
                     .expect("SQLite URL")
                     .busy_timeout(std::time::Duration::from_secs(10));
-                let mut conn = sqlx::SqliteConnection::connect_with(&options)
-                    .await
-                    .expect("connect");
+                let mut conn =
+                    sqlx::SqliteConnection::connect_with(&options).await.expect("connect");
                 conn.execute(statement).await.expect("raw statement");
                 conn.close().await.ok();
             }
             Kind::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
                 conn.execute(statement).await.expect("raw statement");
                 conn.close().await.ok();
             }
@@ -152,10 +134,7 @@ impl TestDb {
             Cleanup::SqliteDir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
-            Cleanup::Postgres {
-                admin_url,
-                database,
-            } => {
+            Cleanup::Postgres { admin_url, database } => {
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
                     let drop = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
                     let _ = admin.execute(drop.as_str()).await;
@@ -190,10 +169,7 @@ where
 
 #[test]
 fn database_name_replaced_in_url() {
-    assert_eq!(
-        with_database("postgres://u@h:1/postgres", "x"),
-        "postgres://u@h:1/x"
-    );
+    assert_eq!(with_database("postgres://u@h:1/postgres", "x"), "postgres://u@h:1/x");
     assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
     assert_eq!(
         with_database("postgresql://u:p@h/db?sslmode=disable", "x"),

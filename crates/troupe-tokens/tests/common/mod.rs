@@ -19,10 +19,7 @@ pub fn sample_claims(iat: i64) -> Claims {
         topic: "AbCdEf012345".into(),
         events_url: "wss://troupe.example/events".into(),
         whip_url: "https://troupe.example/whip".into(),
-        capabilities: TokenCapabilities {
-            allow_publish: true,
-            allow_subscribe: false,
-        },
+        capabilities: TokenCapabilities { allow_publish: true, allow_subscribe: false },
         attributes: BTreeMap::from([("role".into(), "host".into())]),
         version: "1.0".into(),
     }
@@ -47,10 +44,10 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock after 1970")
             .subsec_nanos();
-        TempDir(std::env::temp_dir().join(format!(
-            "troupe-tokens-{tag}-{}-{nanos}-{n}",
-            std::process::id()
-        )))
+        TempDir(
+            std::env::temp_dir()
+                .join(format!("troupe-tokens-{tag}-{}-{nanos}-{n}", std::process::id())),
+        )
     }
 }
 
@@ -69,7 +66,5 @@ pub fn b64(bytes: &[u8]) -> String {
 /// base64url-decodes `text`, panicking on error (test inputs only).
 pub fn unb64(text: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
-        .expect("test input is base64url")
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).expect("test input is base64url")
 }

@@ -26,9 +26,7 @@ where
     F: Fn(Arc<dyn Store>, usize) -> Fut,
     Fut: std::future::Future<Output = T> + Send + 'static,
 {
-    let tasks: Vec<_> = (0..n)
-        .map(|i| tokio::spawn(call(store.clone(), i)))
-        .collect();
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(call(store.clone(), i))).collect();
     let mut results = Vec::with_capacity(n);
     for task in tasks {
         results.push(task.await.expect("task panicked"));
@@ -38,18 +36,12 @@ where
 
 #[track_caller]
 pub fn assert_not_found<T: Debug>(result: Result<T, StoreError>) {
-    assert!(
-        matches!(result, Err(StoreError::NotFound)),
-        "expected NotFound, got {result:?}"
-    );
+    assert!(matches!(result, Err(StoreError::NotFound)), "expected NotFound, got {result:?}");
 }
 
 #[track_caller]
 pub fn assert_conflict<T: Debug>(result: Result<T, StoreError>) {
-    assert!(
-        matches!(result, Err(StoreError::Conflict(_))),
-        "expected Conflict, got {result:?}"
-    );
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "expected Conflict, got {result:?}");
 }
 
 #[track_caller]
@@ -62,8 +54,5 @@ pub fn assert_quota<T: Debug>(result: Result<T, StoreError>) {
 
 #[track_caller]
 pub fn assert_backend<T: Debug>(result: Result<T, StoreError>) {
-    assert!(
-        matches!(result, Err(StoreError::Backend(_))),
-        "expected Backend, got {result:?}"
-    );
+    assert!(matches!(result, Err(StoreError::Backend(_))), "expected Backend, got {result:?}");
 }

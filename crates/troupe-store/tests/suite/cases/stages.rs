@@ -20,53 +20,29 @@ pub async fn stage_crud(store: Arc<dyn Store>) {
     assert_eq!(created.auto_recording, new.auto_recording);
     assert_eq!(created.created_at, new.created_at);
     assert_eq!(created.active_session_id, None);
-    assert_eq!(
-        store.get_stage("st-1").await.unwrap(),
-        Some(created.clone())
-    );
+    assert_eq!(store.get_stage("st-1").await.unwrap(), Some(created.clone()));
     assert_eq!(store.get_stage("st-nope").await.unwrap(), None);
 
     // Same id again: the store refuses rather than overwrite.
     assert_conflict(store.create_stage(&stage("st-1", "again"), &[], 10).await);
 
     let renamed = store
-        .update_stage(
-            "st-1",
-            &StageUpdate {
-                name: Some("beta".into()),
-                auto_recording: None,
-            },
-        )
+        .update_stage("st-1", &StageUpdate { name: Some("beta".into()), auto_recording: None })
         .await
         .unwrap();
     assert_eq!(renamed.name, "beta");
-    assert_eq!(
-        renamed.auto_recording, created.auto_recording,
-        "None leaves a field as it is"
-    );
+    assert_eq!(renamed.auto_recording, created.auto_recording, "None leaves a field as it is");
     assert_eq!(renamed.seq, created.seq);
 
     let recording = serde_json::json!({"storageConfigurationArn": "arn:x", "mediaTypes": []});
     let updated = store
-        .update_stage(
-            "st-1",
-            &StageUpdate {
-                name: None,
-                auto_recording: Some(recording.clone()),
-            },
-        )
+        .update_stage("st-1", &StageUpdate { name: None, auto_recording: Some(recording.clone()) })
         .await
         .unwrap();
     assert_eq!(updated.name, "beta");
     assert_eq!(updated.auto_recording, Some(recording));
-    assert_eq!(
-        store.get_stage("st-1").await.unwrap(),
-        Some(updated.clone())
-    );
-    let unchanged = store
-        .update_stage("st-1", &StageUpdate::default())
-        .await
-        .unwrap();
+    assert_eq!(store.get_stage("st-1").await.unwrap(), Some(updated.clone()));
+    let unchanged = store.update_stage("st-1", &StageUpdate::default()).await.unwrap();
     assert_eq!(unchanged, updated);
     assert_not_found(store.update_stage("st-nope", &StageUpdate::default()).await);
 
@@ -84,27 +60,11 @@ pub async fn stage_crud(store: Arc<dyn Store>) {
 }
 
 pub async fn stage_names(store: Arc<dyn Store>) {
-    let first = store
-        .create_stage(&stage("a", "shared"), &[], 10)
-        .await
-        .unwrap();
-    store
-        .create_stage(&stage("b", "other"), &[], 10)
-        .await
-        .unwrap();
-    let second = store
-        .create_stage(&stage("c", "shared"), &[], 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.find_stages_by_name("shared").await.unwrap(),
-        vec![first, second]
-    );
-    assert_eq!(
-        store.find_stages_by_name("Shared").await.unwrap(),
-        vec![],
-        "exact match only"
-    );
+    let first = store.create_stage(&stage("a", "shared"), &[], 10).await.unwrap();
+    store.create_stage(&stage("b", "other"), &[], 10).await.unwrap();
+    let second = store.create_stage(&stage("c", "shared"), &[], 10).await.unwrap();
+    assert_eq!(store.find_stages_by_name("shared").await.unwrap(), vec![first, second]);
+    assert_eq!(store.find_stages_by_name("Shared").await.unwrap(), vec![], "exact match only");
     assert_eq!(store.find_stages_by_name("none").await.unwrap(), vec![]);
 }
 
@@ -117,12 +77,7 @@ async fn list_all_stages(store: &dyn Store, limit: u32) -> Vec<StageRecord> {
         assert!(page.items.len() <= limit as usize);
         all.extend(page.items);
         match page.next_after {
-            Some(after) => {
-                request = PageRequest {
-                    after: Some(after),
-                    limit,
-                }
-            }
+            Some(after) => request = PageRequest { after: Some(after), limit },
             None => return all,
         }
     }
@@ -134,31 +89,17 @@ pub async fn stage_pages(store: Arc<dyn Store>) {
     assert_eq!(empty.next_after, None);
 
     for i in 0..7 {
-        store
-            .create_stage(&stage(&format!("s{i}"), "n"), &[], 100)
-            .await
-            .unwrap();
+        store.create_stage(&stage(&format!("s{i}"), "n"), &[], 100).await.unwrap();
     }
     let first = store.list_stages(PageRequest::first(3)).await.unwrap();
     let ids: Vec<_> = first.items.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["s0", "s1", "s2"]);
     assert_eq!(first.next_after, Some(first.items[2].seq));
-    let second = store
-        .list_stages(PageRequest {
-            after: first.next_after,
-            limit: 3,
-        })
-        .await
-        .unwrap();
+    let second =
+        store.list_stages(PageRequest { after: first.next_after, limit: 3 }).await.unwrap();
     let ids: Vec<_> = second.items.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["s3", "s4", "s5"]);
-    let last = store
-        .list_stages(PageRequest {
-            after: second.next_after,
-            limit: 3,
-        })
-        .await
-        .unwrap();
+    let last = store.list_stages(PageRequest { after: second.next_after, limit: 3 }).await.unwrap();
     let ids: Vec<_> = last.items.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["s6"]);
     assert_eq!(last.next_after, None);
@@ -170,22 +111,14 @@ pub async fn stage_pages(store: Arc<dyn Store>) {
 
     // Deleting a row already listed shifts nothing.
     store.delete_stage("s1").await.unwrap();
-    let after_delete = store
-        .list_stages(PageRequest {
-            after: first.next_after,
-            limit: 3,
-        })
-        .await
-        .unwrap();
+    let after_delete =
+        store.list_stages(PageRequest { after: first.next_after, limit: 3 }).await.unwrap();
     assert_eq!(after_delete.items, second.items);
 }
 
 pub async fn pagination_during_concurrent_inserts(store: Arc<dyn Store>) {
     for i in 0..30 {
-        store
-            .create_stage(&stage(&format!("pre-{i:02}"), "pre"), &[], 1000)
-            .await
-            .unwrap();
+        store.create_stage(&stage(&format!("pre-{i:02}"), "pre"), &[], 1000).await.unwrap();
     }
     let writer = {
         let store = store.clone();
@@ -205,12 +138,7 @@ pub async fn pagination_during_concurrent_inserts(store: Arc<dyn Store>) {
         seen.extend(page.items);
         tokio::task::yield_now().await;
         match page.next_after {
-            Some(after) => {
-                request = PageRequest {
-                    after: Some(after),
-                    limit: 4,
-                }
-            }
+            Some(after) => request = PageRequest { after: Some(after), limit: 4 },
             None => break,
         }
     }
@@ -220,10 +148,7 @@ pub async fn pagination_during_concurrent_inserts(store: Arc<dyn Store>) {
     for s in &seen {
         assert!(ids.insert(s.id.clone()), "stage {} listed twice", s.id);
     }
-    assert!(
-        seen.windows(2).all(|w| w[0].seq < w[1].seq),
-        "listing not in seq order"
-    );
+    assert!(seen.windows(2).all(|w| w[0].seq < w[1].seq), "listing not in seq order");
     for i in 0..30 {
         assert!(ids.contains(&format!("pre-{i:02}")), "pre-{i:02} missed");
     }
@@ -236,10 +161,7 @@ pub async fn pagination_during_concurrent_inserts(store: Arc<dyn Store>) {
 pub async fn stage_quota(store: Arc<dyn Store>) {
     assert_quota(store.create_stage(&stage("zero", "n"), &[], 0).await);
     for i in 0..3 {
-        store
-            .create_stage(&stage(&format!("q{i}"), "n"), &[], 3)
-            .await
-            .unwrap();
+        store.create_stage(&stage(&format!("q{i}"), "n"), &[], 3).await.unwrap();
     }
     assert_quota(store.create_stage(&stage("q3", "n"), &[], 3).await);
     assert_eq!(store.get_stage("q3").await.unwrap(), None);
@@ -251,23 +173,15 @@ pub async fn stage_quota(store: Arc<dyn Store>) {
 
 pub async fn stage_quota_race(store: Arc<dyn Store>) {
     let results = concurrently(&store, 20, |store, i| async move {
-        store
-            .create_stage(&stage(&format!("race-{i}"), "race"), &[], 10)
-            .await
+        store.create_stage(&stage(&format!("race-{i}"), "race"), &[], 10).await
     })
     .await;
     let created = results.iter().filter(|r| r.is_ok()).count();
-    let refused = results
-        .iter()
-        .filter(|r| matches!(r, Err(StoreError::QuotaExceeded(_))))
-        .count();
+    let refused = results.iter().filter(|r| matches!(r, Err(StoreError::QuotaExceeded(_)))).count();
     assert_eq!((created, refused), (10, 10), "results: {results:?}");
     assert_eq!(list_all_stages(store.as_ref(), 100).await.len(), 10);
     // Seqs handed out are all distinct.
-    let seqs: HashSet<i64> = results
-        .iter()
-        .filter_map(|r| r.as_ref().ok())
-        .map(|s| s.seq)
-        .collect();
+    let seqs: HashSet<i64> =
+        results.iter().filter_map(|r| r.as_ref().ok()).map(|s| s.seq).collect();
     assert_eq!(seqs.len(), 10);
 }
