@@ -15,14 +15,7 @@ use troupe_control::arn::{Arn, ArnScope, ResourceType};
 use troupe_control::pagination::{next_token, page_request};
 use troupe_store::Page;
 
-const RESOURCE_TYPES: [ResourceType; 6] = [
-    ResourceType::Stage,
-    ResourceType::PublicKey,
-    ResourceType::Composition,
-    ResourceType::EncoderConfiguration,
-    ResourceType::StorageConfiguration,
-    ResourceType::IngestConfiguration,
-];
+const RESOURCE_TYPES: [ResourceType; 6] = ResourceType::ALL;
 
 /// Checks the ARN and the pagination request `data` encodes. Returns whether the ARN and
 /// the page request were accepted.

@@ -32,6 +32,10 @@ test('/healthz, /readyz and /metrics with per-operation counts and latencies', a
     assert.match(text, /troupe_api_requests_total\{operation="GetStage",outcome="ResourceNotFoundException"\} 1/);
     assert.match(text, /troupe_api_request_duration_seconds_count\{operation="CreateStage"\} 2/);
     assert.match(text, /troupe_api_request_duration_seconds_bucket\{le="[0-9.e-]+",operation="CreateStage"\}/);
+    assert.match(text, /^troupe_stages 2$/m);
+    assert.match(text, /^troupe_active_sessions 0$/m);
+    assert.match(text, /^troupe_public_keys 0$/m);
+    assert.match(text, /^troupe_store_up 1$/m);
   } finally {
     await s.stop();
   }
@@ -227,6 +231,7 @@ test('the same API over PostgreSQL', async () => {
       // InternalServerException (the SDK would retry it; one attempt here).
       execFileSync('psql', [url, '-q', '-c', `DROP DATABASE ${db} WITH (FORCE)`]);
       assert.equal((await fetch(`${s.url}/readyz`)).status, 503);
+      assert.match(await (await fetch(`${s.url}/metrics`)).text(), /^troupe_store_up 0$/m);
       const once = client(s.url, { maxAttempts: 1 });
       const err = await rejectsWith(assert, once.send(new GetStageCommand({ arn: stage.arn })), 'InternalServerException', 500);
       assert.doesNotMatch(err.message, /postgres|database/i, 'backend details stay in the logs');

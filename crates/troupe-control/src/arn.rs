@@ -18,6 +18,15 @@ pub enum ResourceType {
 }
 
 impl ResourceType {
+    pub const ALL: [ResourceType; 6] = [
+        ResourceType::Stage,
+        ResourceType::PublicKey,
+        ResourceType::Composition,
+        ResourceType::EncoderConfiguration,
+        ResourceType::StorageConfiguration,
+        ResourceType::IngestConfiguration,
+    ];
+
     pub fn prefix(self) -> &'static str {
         match self {
             ResourceType::Stage => "stage",
@@ -30,16 +39,7 @@ impl ResourceType {
     }
 
     fn from_prefix(prefix: &str) -> Option<Self> {
-        [
-            ResourceType::Stage,
-            ResourceType::PublicKey,
-            ResourceType::Composition,
-            ResourceType::EncoderConfiguration,
-            ResourceType::StorageConfiguration,
-            ResourceType::IngestConfiguration,
-        ]
-        .into_iter()
-        .find(|t| t.prefix() == prefix)
+        ResourceType::ALL.into_iter().find(|t| t.prefix() == prefix)
     }
 
     /// How people call it in messages.

@@ -12,10 +12,13 @@ use axum::{
 use prometheus_client::{encoding::text::encode, registry::Registry};
 use troupe_control::ControlPlane;
 
+use crate::store_metrics::StoreGauges;
+
 #[derive(Clone)]
 struct OpsState {
     plane: ControlPlane,
     registry: Arc<Registry>,
+    gauges: StoreGauges,
     public_url: String,
     /// Whether the dev credentials are in use (only then does the page show them).
     dev: bool,
@@ -24,6 +27,7 @@ struct OpsState {
 pub fn router(
     plane: ControlPlane,
     registry: Arc<Registry>,
+    gauges: StoreGauges,
     public_url: String,
     demo: bool,
     dev: bool,
@@ -33,7 +37,7 @@ pub fn router(
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics));
     let router = if demo { router.route("/", get(landing)) } else { router };
-    router.with_state(OpsState { plane, registry, public_url, dev })
+    router.with_state(OpsState { plane, registry, gauges, public_url, dev })
 }
 
 /// Liveness: the process answers.
@@ -53,6 +57,7 @@ async fn readyz(State(state): State<OpsState>) -> Response {
 }
 
 async fn metrics(State(state): State<OpsState>) -> Response {
+    state.gauges.refresh(state.plane.store().as_ref()).await;
     let mut text = String::new();
     if encode(&mut text, &state.registry).is_err() {
         return (StatusCode::INTERNAL_SERVER_ERROR, "metrics encoding failed\n").into_response();

@@ -9,6 +9,7 @@ mod logging;
 mod node;
 mod node_keys_cmd;
 mod serve;
+mod store_metrics;
 mod token_cmd;
 
 use std::process::ExitCode;

@@ -9,6 +9,7 @@ use troupe_control::{http::api_router, http::unknown_route, metrics::ApiMetrics}
 
 use crate::{
     cli::ServeArgs, config::default_public_url, http_routes, logging, node, node::Failure,
+    store_metrics::StoreGauges,
 };
 
 /// How often expired token records and revocations are dropped.
@@ -42,11 +43,14 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let mut registry = Registry::default();
     let api_metrics = ApiMetrics::default();
     api_metrics.register(&mut registry);
+    let gauges = StoreGauges::default();
+    gauges.register(&mut registry);
     let registry = Arc::new(registry);
 
     let app: Router = http_routes::router(
         plane.clone(),
         registry,
+        gauges,
         settings.public_url.clone(),
         settings.demo,
         settings.dev,

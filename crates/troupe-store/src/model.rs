@@ -96,6 +96,14 @@ pub struct NodeKeyRecord {
     pub retired_at: Option<OffsetDateTime>,
 }
 
+/// Sizes an operator watches (`troupe_stages` and friends on /metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreCounts {
+    pub stages: i64,
+    pub active_sessions: i64,
+    pub public_keys: i64,
+}
+
 /// The kinds of resources that carry tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaggedKind {

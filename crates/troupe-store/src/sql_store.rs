@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 
 use crate::{
     EventRecord, NewStage, NodeKeyRecord, Page, PageRequest, ParticipantFilter, ParticipantRecord,
-    PublicKeyRecord, Revocation, SessionRecord, StageRecord, StageUpdate, Store, StoreError,
-    StoreResult, StringMap, TaggedKind, TokenRecord,
+    PublicKeyRecord, Revocation, SessionRecord, StageRecord, StageUpdate, Store, StoreCounts,
+    StoreError, StoreResult, StringMap, TaggedKind, TokenRecord,
     backend::{Arg, Backend, Conn, Tx, sql},
     rows::{
         EVENT_COLUMNS, PARTICIPANT_COLUMNS, PUBLIC_KEY_COLUMNS, REVOCATION_COLUMNS, RawEvent,
@@ -111,6 +111,16 @@ impl<B: Backend> Store for B {
     async fn ping(&self) -> StoreResult<()> {
         self.pool().execute(sql("SELECT 1")).await?;
         Ok(())
+    }
+
+    async fn counts(&self) -> StoreResult<StoreCounts> {
+        let (stages, active_sessions, public_keys): (i64, i64, i64) = self
+            .pool()
+            .fetch_one(sql("SELECT (SELECT COUNT(*) FROM stages), \
+                 (SELECT COUNT(*) FROM sessions WHERE end_time IS NULL), \
+                 (SELECT COUNT(*) FROM public_keys)"))
+            .await?;
+        Ok(StoreCounts { stages, active_sessions, public_keys })
     }
 
     async fn close(&self) {

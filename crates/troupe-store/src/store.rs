@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use crate::{
     EventRecord, NewStage, NodeKeyRecord, Page, PageRequest, ParticipantFilter, ParticipantRecord,
-    PublicKeyRecord, Revocation, SessionRecord, StageRecord, StageUpdate, StoreResult, StringMap,
-    TaggedKind, TokenRecord,
+    PublicKeyRecord, Revocation, SessionRecord, StageRecord, StageUpdate, StoreCounts, StoreResult,
+    StringMap, TaggedKind, TokenRecord,
 };
 
 #[async_trait]
@@ -16,6 +16,8 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Cheap round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
+    /// How many stages, active sessions and public keys exist, for metrics.
+    async fn counts(&self) -> StoreResult<StoreCounts>;
     /// Flushes and closes connections; later calls fail with `Backend`.
     async fn close(&self);
 

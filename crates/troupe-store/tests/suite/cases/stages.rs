@@ -8,6 +8,14 @@ use crate::suite::fixtures::stage;
 pub async fn backend_and_ping(store: Arc<dyn Store>) {
     assert!(["sqlite", "postgres"].contains(&store.backend()));
     store.ping().await.unwrap();
+    assert_eq!(store.counts().await.unwrap(), troupe_store::StoreCounts::default());
+    store.create_stage(&stage("st-1", "a"), &[], 10).await.unwrap();
+    store.create_stage(&stage("st-2", "b"), &[], 10).await.unwrap();
+    store.start_session("st-1", "s1", crate::suite::fixtures::at(1)).await.unwrap();
+    store.start_session("st-2", "s2", crate::suite::fixtures::at(1)).await.unwrap();
+    store.end_session("st-2", "s2", crate::suite::fixtures::at(2)).await.unwrap();
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.stages, counts.active_sessions, counts.public_keys), (2, 1, 0));
 }
 
 pub async fn stage_crud(store: Arc<dyn Store>) {
