@@ -2,7 +2,7 @@
 // pointed at them. Each server gets its own data directory and an ephemeral port.
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +10,14 @@ import { promisify } from 'node:util';
 import { IVSRealTimeClient } from '@aws-sdk/client-ivs-realtime';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const troupeBin = process.env.TROUPE_BIN ?? join(root, 'target', 'debug', 'troupe');
-export const seedBin = join(root, 'target', 'debug', 'examples', 'seed_session');
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+export const troupeBin = process.env.TROUPE_BIN ?? join(targetDir, 'debug', 'troupe');
+export const seedBin = join(targetDir, 'debug', 'examples', 'seed_session');
+for (const bin of [troupeBin, seedBin]) {
+  if (!existsSync(bin)) {
+    throw new Error(`${bin} is missing: build it with \`cargo build -p troupe-server -p troupe-store --bins --examples\` (scripts/test does)`);
+  }
+}
 
 export const DEV_CREDENTIALS = { accessKeyId: 'devkey', secretAccessKey: 'devsecret' };
 

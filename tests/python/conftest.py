@@ -16,7 +16,8 @@ import pytest
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
-TROUPE_BIN = os.environ.get("TROUPE_BIN", str(ROOT / "target" / "debug" / "troupe"))
+TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target")))
+TROUPE_BIN = os.environ.get("TROUPE_BIN", str(TARGET_DIR / "debug" / "troupe"))
 DEV_KEY, DEV_SECRET = "devkey", "devsecret"
 READY = re.compile(r"troupe listening on (http://[0-9.:]+)")
 
