@@ -1,0 +1,412 @@
+//! Presence on one stage, as a sans-IO state machine.
+//!
+//! A participant (one `jti`) has joined while it has an events socket open or a media session
+//! (a publish or a subscription); it has left when it has had neither for the grace period, so
+//! that a reconnect inside the grace keeps the same participant. The stage session starts when
+//! the first participant joins and ends when the last one has left.
+//!
+//! The caller feeds [`Input`]s with the current time, drains [`Output`]s with
+//! [`StagePresence::poll_output`], and calls [`StagePresence::handle_timeout`] at
+//! [`StagePresence::poll_timeout`]. Nothing here reads a clock or touches a socket: tests run
+//! hours of simulated time in microseconds.
+//!
+//! STAGE_STATE is coalesced: however many changes happen, [`Output::StateChanged`] is emitted at
+//! most once per `coalesce` interval, so a burst of joins costs one update per listener rather
+//! than one per join (what keeps a stage with thousands of viewers from costing O(N²)).
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    time::{Duration, Instant},
+};
+
+/// A participant id: the token's `jti`.
+pub type ParticipantId = String;
+
+/// One events socket or one media session, numbered by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnectionId(pub u64);
+
+/// What a connection is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionKind {
+    /// The stage events WebSocket.
+    Events,
+    /// A publish (WHIP) session.
+    Publish,
+    /// A subscription to one publisher.
+    Subscribe { publisher: ParticipantId },
+}
+
+/// What the participant's token says about it; shown to everyone on the stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParticipantInfo {
+    pub user_id: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+    pub can_publish: bool,
+    pub can_subscribe: bool,
+}
+
+/// Why a connection is closed by the stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The same participant opened a newer connection of the same kind.
+    Replaced,
+    /// DisconnectParticipant.
+    Disconnected,
+    /// DeleteStage.
+    StageDeleted,
+}
+
+/// Something that happened to the stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A connection was established (after its token was verified).
+    Connected {
+        participant: ParticipantId,
+        info: ParticipantInfo,
+        connection: ConnectionId,
+        kind: ConnectionKind,
+    },
+    /// A connection ended (socket closed, media session ended or timed out).
+    Closed { connection: ConnectionId },
+    /// The participant muted or unmuted (`None` leaves a flag as it is).
+    Mute { participant: ParticipantId, audio_muted: Option<bool>, video_stopped: Option<bool> },
+    /// The participant exchanged its token: new user id, attributes or capabilities.
+    InfoChanged { participant: ParticipantId, info: ParticipantInfo },
+    /// DisconnectParticipant: close everything of this participant now, no grace.
+    Disconnect { participant: ParticipantId },
+    /// DeleteStage: close everything now.
+    DeleteStage,
+}
+
+/// What the caller must do or record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    SessionStarted,
+    SessionEnded,
+    Joined {
+        participant: ParticipantId,
+    },
+    Left {
+        participant: ParticipantId,
+    },
+    PublishStarted {
+        participant: ParticipantId,
+    },
+    PublishStopped {
+        participant: ParticipantId,
+    },
+    SubscribeStarted {
+        participant: ParticipantId,
+        publisher: ParticipantId,
+    },
+    SubscribeStopped {
+        participant: ParticipantId,
+        publisher: ParticipantId,
+    },
+    /// Close this connection (telling the client why first, where it can be told).
+    Close {
+        connection: ConnectionId,
+        reason: CloseReason,
+    },
+    /// The stage state changed: send STAGE_STATE to every events socket.
+    StateChanged,
+}
+
+/// Timing of a stage's presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceConfig {
+    /// How long a participant without connections stays joined.
+    pub grace: Duration,
+    /// The shortest interval between two STAGE_STATE updates.
+    pub coalesce: Duration,
+}
+
+impl Default for PresenceConfig {
+    fn default() -> Self {
+        PresenceConfig { grace: Duration::from_secs(10), coalesce: Duration::from_millis(100) }
+    }
+}
+
+/// A participant as the stage state shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantState {
+    pub id: ParticipantId,
+    pub info: ParticipantInfo,
+    pub is_publishing: bool,
+    pub audio_muted: bool,
+    pub video_stopped: bool,
+}
+
+#[derive(Debug)]
+struct Participant {
+    state: ParticipantState,
+    connections: BTreeMap<ConnectionId, ConnectionKind>,
+    /// Set while the participant has no connection: when it leaves.
+    leaves_at: Option<Instant>,
+}
+
+impl Participant {
+    fn find(&self, wanted: &ConnectionKind) -> Option<ConnectionId> {
+        let same = |kind: &ConnectionKind| match (kind, wanted) {
+            (ConnectionKind::Events, ConnectionKind::Events)
+            | (ConnectionKind::Publish, ConnectionKind::Publish) => true,
+            (
+                ConnectionKind::Subscribe { publisher: a },
+                ConnectionKind::Subscribe { publisher: b },
+            ) => a == b,
+            _ => false,
+        };
+        self.connections.iter().find(|(_, kind)| same(kind)).map(|(id, _)| *id)
+    }
+}
+
+/// Presence of one stage.
+#[derive(Debug)]
+pub struct StagePresence {
+    config: PresenceConfig,
+    participants: BTreeMap<ParticipantId, Participant>,
+    /// Which participant each open connection belongs to.
+    owners: BTreeMap<ConnectionId, ParticipantId>,
+    in_session: bool,
+    outputs: VecDeque<Output>,
+    /// The state changed since the last StateChanged was emitted.
+    dirty: bool,
+    last_state_sent: Option<Instant>,
+}
+
+impl StagePresence {
+    pub fn new(config: PresenceConfig) -> Self {
+        StagePresence {
+            config,
+            participants: BTreeMap::new(),
+            owners: BTreeMap::new(),
+            in_session: false,
+            outputs: VecDeque::new(),
+            dirty: false,
+            last_state_sent: None,
+        }
+    }
+
+    /// Whether a stage session is in progress.
+    pub fn in_session(&self) -> bool {
+        self.in_session
+    }
+
+    /// The participants that have joined, in id order.
+    pub fn participants(&self) -> impl Iterator<Item = &ParticipantState> {
+        self.participants.values().map(|p| &p.state)
+    }
+
+    /// How many publishers the stage has now (for the publisher limit).
+    pub fn publishers(&self) -> usize {
+        self.participants.values().filter(|p| p.state.is_publishing).count()
+    }
+
+    /// Whether a participant is publishing now (for subscriptions: PUBLISHER_NOT_FOUND).
+    pub fn is_publishing(&self, participant: &str) -> bool {
+        self.participants.get(participant).is_some_and(|p| p.state.is_publishing)
+    }
+
+    /// Applies one input at time `now`.
+    pub fn handle_input(&mut self, input: Input, now: Instant) {
+        match input {
+            Input::Connected { participant, info, connection, kind } => {
+                self.connected(participant, info, connection, kind, now)
+            }
+            Input::Closed { connection } => self.closed(connection, now),
+            Input::Mute { participant, audio_muted, video_stopped } => {
+                if let Some(p) = self.participants.get_mut(&participant) {
+                    let before = (p.state.audio_muted, p.state.video_stopped);
+                    p.state.audio_muted = audio_muted.unwrap_or(p.state.audio_muted);
+                    p.state.video_stopped = video_stopped.unwrap_or(p.state.video_stopped);
+                    if before != (p.state.audio_muted, p.state.video_stopped) {
+                        self.mark_dirty(now);
+                    }
+                }
+            }
+            Input::InfoChanged { participant, info } => {
+                if let Some(p) = self.participants.get_mut(&participant)
+                    && p.state.info != info
+                {
+                    p.state.info = info;
+                    self.mark_dirty(now);
+                }
+            }
+            Input::Disconnect { participant } => {
+                self.remove(&participant, CloseReason::Disconnected, now)
+            }
+            Input::DeleteStage => {
+                let everyone: Vec<ParticipantId> = self.participants.keys().cloned().collect();
+                for participant in everyone {
+                    self.remove(&participant, CloseReason::StageDeleted, now);
+                }
+            }
+        }
+    }
+
+    /// The next output to carry out, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`StagePresence::handle_timeout`] must be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let grace = self.participants.values().filter_map(|p| p.leaves_at).min();
+        let state = if self.dirty { self.next_state_at() } else { None };
+        match (grace, state) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Lets time pass: participants whose grace ran out leave, a pending state update is sent.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let expired: Vec<ParticipantId> = self
+            .participants
+            .iter()
+            .filter(|(_, p)| p.leaves_at.is_some_and(|at| at <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for participant in expired {
+            self.leave(&participant, now);
+        }
+        if self.dirty && self.next_state_at().is_some_and(|at| at <= now) {
+            self.emit_state(now);
+        }
+    }
+
+    fn connected(
+        &mut self,
+        participant: ParticipantId,
+        info: ParticipantInfo,
+        connection: ConnectionId,
+        kind: ConnectionKind,
+        now: Instant,
+    ) {
+        if self.owners.contains_key(&connection) {
+            return; // The caller numbered two connections alike; keep the first.
+        }
+        if !self.participants.contains_key(&participant) {
+            if !self.in_session {
+                self.in_session = true;
+                self.outputs.push_back(Output::SessionStarted);
+            }
+            self.participants.insert(
+                participant.clone(),
+                Participant {
+                    state: ParticipantState {
+                        id: participant.clone(),
+                        info: info.clone(),
+                        is_publishing: false,
+                        audio_muted: false,
+                        video_stopped: false,
+                    },
+                    connections: BTreeMap::new(),
+                    leaves_at: None,
+                },
+            );
+            self.outputs.push_back(Output::Joined { participant: participant.clone() });
+            self.mark_dirty(now);
+        }
+        let Some(p) = self.participants.get_mut(&participant) else { return };
+        p.leaves_at = None;
+        let info_changed = p.state.info != info;
+        p.state.info = info;
+        // One connection of each kind per participant: the newer replaces the older, which is
+        // closed without the participant ever looking as if it stopped.
+        let replaced = p.find(&kind);
+        if let Some(old) = replaced {
+            p.connections.remove(&old);
+            self.owners.remove(&old);
+            self.outputs
+                .push_back(Output::Close { connection: old, reason: CloseReason::Replaced });
+        }
+        p.connections.insert(connection, kind.clone());
+        self.owners.insert(connection, participant.clone());
+        if replaced.is_none() {
+            match kind {
+                ConnectionKind::Events => {}
+                ConnectionKind::Publish => {
+                    p.state.is_publishing = true;
+                    self.outputs.push_back(Output::PublishStarted { participant });
+                    self.mark_dirty(now);
+                }
+                ConnectionKind::Subscribe { publisher } => {
+                    self.outputs.push_back(Output::SubscribeStarted { participant, publisher });
+                }
+            }
+        }
+        if info_changed {
+            self.mark_dirty(now);
+        }
+    }
+
+    fn closed(&mut self, connection: ConnectionId, now: Instant) {
+        let Some(participant) = self.owners.remove(&connection) else { return };
+        let Some(p) = self.participants.get_mut(&participant) else { return };
+        let Some(kind) = p.connections.remove(&connection) else { return };
+        match kind {
+            ConnectionKind::Events => {}
+            ConnectionKind::Publish => {
+                p.state.is_publishing = false;
+                self.outputs.push_back(Output::PublishStopped { participant: participant.clone() });
+                self.mark_dirty(now);
+            }
+            ConnectionKind::Subscribe { publisher } => {
+                self.outputs.push_back(Output::SubscribeStopped {
+                    participant: participant.clone(),
+                    publisher,
+                });
+            }
+        }
+        if let Some(p) = self.participants.get_mut(&participant)
+            && p.connections.is_empty()
+        {
+            p.leaves_at = Some(now + self.config.grace);
+        }
+    }
+
+    /// Closes all of a participant's connections and makes it leave at once.
+    fn remove(&mut self, participant: &str, reason: CloseReason, now: Instant) {
+        let Some(p) = self.participants.get_mut(participant) else { return };
+        let connections: Vec<ConnectionId> = p.connections.keys().copied().collect();
+        for connection in connections {
+            self.outputs.push_back(Output::Close { connection, reason });
+            self.closed(connection, now);
+        }
+        self.leave(participant, now);
+    }
+
+    fn leave(&mut self, participant: &str, now: Instant) {
+        let Some(p) = self.participants.remove(participant) else { return };
+        for connection in p.connections.keys() {
+            self.owners.remove(connection);
+        }
+        self.outputs.push_back(Output::Left { participant: participant.to_string() });
+        if self.participants.is_empty() && self.in_session {
+            self.in_session = false;
+            self.outputs.push_back(Output::SessionEnded);
+        }
+        self.mark_dirty(now);
+    }
+
+    fn next_state_at(&self) -> Option<Instant> {
+        self.last_state_sent.map(|last| last + self.config.coalesce)
+    }
+
+    /// Records a change; sends StateChanged now if the last one is old enough, else later.
+    fn mark_dirty(&mut self, now: Instant) {
+        self.dirty = true;
+        match self.last_state_sent {
+            Some(last) if now < last + self.config.coalesce => {}
+            _ => self.emit_state(now),
+        }
+    }
+
+    fn emit_state(&mut self, now: Instant) {
+        self.dirty = false;
+        self.last_state_sent = Some(now);
+        self.outputs.push_back(Output::StateChanged);
+    }
+}

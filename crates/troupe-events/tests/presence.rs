@@ -1,0 +1,345 @@
+//! Presence as a state machine, in simulated time: scenarios named after the behaviour, and a
+//! long randomized run checked against invariants.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::{Duration, Instant},
+};
+
+use troupe_events::presence::{
+    CloseReason, ConnectionId, ConnectionKind, Input, Output, ParticipantInfo, PresenceConfig,
+    StagePresence,
+};
+
+const GRACE: Duration = Duration::from_secs(10);
+const COALESCE: Duration = Duration::from_millis(100);
+
+struct Sim {
+    presence: StagePresence,
+    now: Instant,
+    next_connection: u64,
+}
+
+impl Sim {
+    fn new() -> Sim {
+        Sim {
+            presence: StagePresence::new(PresenceConfig { grace: GRACE, coalesce: COALESCE }),
+            now: Instant::now(),
+            next_connection: 1,
+        }
+    }
+
+    fn input(&mut self, input: Input) -> Vec<Output> {
+        self.presence.handle_input(input, self.now);
+        self.drain()
+    }
+
+    fn connect(&mut self, participant: &str, kind: ConnectionKind) -> (ConnectionId, Vec<Output>) {
+        let connection = ConnectionId(self.next_connection);
+        self.next_connection += 1;
+        let info = ParticipantInfo { can_publish: true, can_subscribe: true, ..Default::default() };
+        let out = self.input(Input::Connected {
+            participant: participant.into(),
+            info,
+            connection,
+            kind,
+        });
+        (connection, out)
+    }
+
+    fn close(&mut self, connection: ConnectionId) -> Vec<Output> {
+        self.input(Input::Closed { connection })
+    }
+
+    /// Advances simulated time, firing every timeout on the way.
+    fn advance(&mut self, by: Duration) -> Vec<Output> {
+        self.advance_timed(by).into_iter().map(|(_, o)| o).collect()
+    }
+
+    /// The same, with the simulated time each output came out at.
+    fn advance_timed(&mut self, by: Duration) -> Vec<(Instant, Output)> {
+        let end = self.now + by;
+        let mut out = Vec::new();
+        while let Some(at) = self.presence.poll_timeout().filter(|at| *at <= end) {
+            self.now = self.now.max(at);
+            self.presence.handle_timeout(self.now);
+            let now = self.now;
+            out.extend(self.drain().into_iter().map(|o| (now, o)));
+        }
+        self.now = end;
+        out
+    }
+
+    fn drain(&mut self) -> Vec<Output> {
+        std::iter::from_fn(|| self.presence.poll_output()).collect()
+    }
+}
+
+fn joined(p: &str) -> Output {
+    Output::Joined { participant: p.into() }
+}
+fn left(p: &str) -> Output {
+    Output::Left { participant: p.into() }
+}
+
+#[test]
+fn first_join_starts_the_session() {
+    let mut sim = Sim::new();
+    let (_, out) = sim.connect("alice", ConnectionKind::Events);
+    assert_eq!(out, vec![Output::SessionStarted, joined("alice"), Output::StateChanged]);
+    assert!(sim.presence.in_session());
+}
+
+#[test]
+fn reconnect_inside_the_grace_keeps_the_participant() {
+    let mut sim = Sim::new();
+    let (ws, _) = sim.connect("alice", ConnectionKind::Events);
+    assert_eq!(sim.close(ws), vec![]);
+    assert!(sim.advance(GRACE - Duration::from_secs(1)).is_empty());
+    let (_, out) = sim.connect("alice", ConnectionKind::Events);
+    assert!(!out.contains(&joined("alice")), "{out:?}");
+    assert!(sim.advance(GRACE * 3).is_empty(), "still joined: no leave");
+    assert_eq!(sim.presence.participants().count(), 1);
+}
+
+#[test]
+fn leaving_after_the_grace_ends_the_session_with_the_last_participant() {
+    let mut sim = Sim::new();
+    let (a, _) = sim.connect("alice", ConnectionKind::Events);
+    let (b, _) = sim.connect("bob", ConnectionKind::Publish);
+    sim.advance(Duration::from_secs(1));
+    sim.close(a);
+    let out = sim.advance(GRACE);
+    assert_eq!(out, vec![left("alice"), Output::StateChanged]);
+    let out = sim.close(b);
+    assert_eq!(out, vec![Output::PublishStopped { participant: "bob".into() }]);
+    // The update waits for the coalescing interval (one went out when alice left).
+    assert_eq!(sim.advance(COALESCE), vec![Output::StateChanged]);
+    let out = sim.advance(GRACE);
+    assert_eq!(out, vec![left("bob"), Output::SessionEnded, Output::StateChanged]);
+    assert!(!sim.presence.in_session());
+    // A new join starts a new session.
+    let (_, out) = sim.connect("carol", ConnectionKind::Events);
+    assert_eq!(out[0], Output::SessionStarted);
+}
+
+#[test]
+fn a_media_session_alone_keeps_a_participant_joined() {
+    let mut sim = Sim::new();
+    let (ws, _) = sim.connect("obs", ConnectionKind::Publish);
+    assert!(sim.presence.is_publishing("obs"));
+    assert_eq!(sim.presence.publishers(), 1);
+    let out = sim.advance(GRACE * 10);
+    assert!(!out.contains(&left("obs")), "a WHIP-only publisher is a full participant");
+    sim.close(ws);
+    assert!(sim.advance(GRACE).contains(&left("obs")));
+}
+
+#[test]
+fn a_second_publish_replaces_the_first_without_stopping() {
+    let mut sim = Sim::new();
+    let (first, _) = sim.connect("alice", ConnectionKind::Publish);
+    sim.advance(Duration::from_secs(1));
+    let (_, out) = sim.connect("alice", ConnectionKind::Publish);
+    assert_eq!(out, vec![Output::Close { connection: first, reason: CloseReason::Replaced }]);
+    assert!(sim.presence.is_publishing("alice"));
+    // The replaced connection closing later changes nothing.
+    assert!(sim.close(first).is_empty());
+    assert!(sim.presence.is_publishing("alice"));
+}
+
+#[test]
+fn subscriptions_are_per_publisher() {
+    let mut sim = Sim::new();
+    sim.connect("alice", ConnectionKind::Publish);
+    sim.connect("bob", ConnectionKind::Publish);
+    let sub = |p: &str| ConnectionKind::Subscribe { publisher: p.into() };
+    let (to_alice, out) = sim.connect("viewer", sub("alice"));
+    assert!(out.contains(&Output::SubscribeStarted {
+        participant: "viewer".into(),
+        publisher: "alice".into()
+    }));
+    let (_, out) = sim.connect("viewer", sub("bob"));
+    assert!(!out.iter().any(|o| matches!(o, Output::Close { .. })), "different publishers");
+    let (_, out) = sim.connect("viewer", sub("alice"));
+    assert!(out.contains(&Output::Close { connection: to_alice, reason: CloseReason::Replaced }));
+}
+
+#[test]
+fn disconnect_closes_everything_at_once() {
+    let mut sim = Sim::new();
+    let (ws, _) = sim.connect("alice", ConnectionKind::Events);
+    let (publish, _) = sim.connect("alice", ConnectionKind::Publish);
+    sim.connect("bob", ConnectionKind::Events);
+    sim.advance(Duration::from_secs(1));
+    let out = sim.input(Input::Disconnect { participant: "alice".into() });
+    assert!(out.contains(&Output::Close { connection: ws, reason: CloseReason::Disconnected }));
+    assert!(
+        out.contains(&Output::Close { connection: publish, reason: CloseReason::Disconnected })
+    );
+    assert!(out.contains(&Output::PublishStopped { participant: "alice".into() }));
+    assert!(out.contains(&left("alice")), "no grace after DisconnectParticipant");
+    assert!(sim.presence.in_session(), "bob is still there");
+    let out = sim.input(Input::DeleteStage);
+    assert!(out.contains(&left("bob")));
+    assert!(out.contains(&Output::SessionEnded));
+    assert_eq!(sim.presence.participants().count(), 0);
+}
+
+#[test]
+fn mute_and_token_exchange_change_the_state() {
+    let mut sim = Sim::new();
+    sim.connect("alice", ConnectionKind::Events);
+    sim.advance(Duration::from_secs(1));
+    let out = sim.input(Input::Mute {
+        participant: "alice".into(),
+        audio_muted: Some(true),
+        video_stopped: None,
+    });
+    assert_eq!(out, vec![Output::StateChanged]);
+    let state = sim.presence.participants().next().unwrap().clone();
+    assert!(state.audio_muted && !state.video_stopped);
+    sim.advance(Duration::from_secs(1));
+    let out = sim.input(Input::Mute {
+        participant: "alice".into(),
+        audio_muted: Some(true),
+        video_stopped: Some(false),
+    });
+    assert!(out.is_empty(), "no change, no update");
+    let info = ParticipantInfo { user_id: Some("alice-2".into()), ..Default::default() };
+    let out = sim.input(Input::InfoChanged { participant: "alice".into(), info });
+    assert_eq!(out, vec![Output::StateChanged]);
+}
+
+#[test]
+fn a_burst_of_changes_is_one_update_per_interval() {
+    let mut sim = Sim::new();
+    let mut out = Vec::new();
+    for i in 0..1000 {
+        out.extend(sim.connect(&format!("viewer{i}"), ConnectionKind::Events).1);
+    }
+    let updates = out.iter().filter(|o| **o == Output::StateChanged).count();
+    assert_eq!(updates, 1, "the first change goes out at once, the rest wait");
+    let later = sim.advance(COALESCE);
+    assert_eq!(later, vec![Output::StateChanged], "then one update for the whole burst");
+    assert!(sim.advance(COALESCE * 10).is_empty(), "nothing pending");
+}
+
+/// A small deterministic PRNG (xorshift64*), so the long run is the same every time.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Hours of simulated joins, leaves, publishes, lost sockets and disconnects, checked against
+/// the presence rules after every step.
+#[test]
+fn hours_of_random_traffic_keep_the_invariants() {
+    let mut sim = Sim::new();
+    let mut rng = Rng(0x7e57_c0de);
+    let mut open: BTreeMap<ConnectionId, (String, ConnectionKind)> = BTreeMap::new();
+    let mut joined_now: BTreeSet<String> = BTreeSet::new();
+    let mut in_session = false;
+    let mut sessions = 0;
+    let mut last_update: Option<Instant> = None;
+    let start = sim.now;
+
+    let mut check = |sim: &Sim, outputs: Vec<(Instant, Output)>, open: &mut BTreeMap<_, _>| {
+        for (at, output) in outputs {
+            match output {
+                Output::SessionStarted => {
+                    assert!(!in_session, "session started twice");
+                    in_session = true;
+                    sessions += 1;
+                }
+                Output::SessionEnded => {
+                    assert!(in_session && joined_now.is_empty(), "ended with people inside");
+                    in_session = false;
+                }
+                Output::Joined { participant } => {
+                    assert!(in_session, "joined outside a session");
+                    assert!(joined_now.insert(participant), "joined twice");
+                }
+                Output::Left { participant } => {
+                    assert!(joined_now.remove(&participant), "left without joining");
+                }
+                Output::Close { connection, .. } => {
+                    open.remove(&connection);
+                }
+                Output::StateChanged => {
+                    if let Some(last) = last_update {
+                        assert!(at >= last + COALESCE, "updates closer than the interval");
+                    }
+                    last_update = Some(at);
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(sim.presence.in_session(), in_session);
+        let listed: BTreeSet<String> = sim.presence.participants().map(|p| p.id.clone()).collect();
+        assert_eq!(listed, joined_now);
+        let publishing: BTreeSet<&String> =
+            open.values().filter(|(_, k)| *k == ConnectionKind::Publish).map(|(p, _)| p).collect();
+        assert_eq!(sim.presence.publishers(), publishing.len());
+        for (participant, _) in open.values() {
+            assert!(joined_now.contains(participant), "{participant} has a connection but left");
+        }
+    };
+
+    for _ in 0..50_000 {
+        let participant = format!("p{}", rng.below(30));
+        let out = match rng.below(10) {
+            0..=3 => {
+                let kind = match rng.below(3) {
+                    0 => ConnectionKind::Events,
+                    1 => ConnectionKind::Publish,
+                    _ => ConnectionKind::Subscribe { publisher: format!("p{}", rng.below(30)) },
+                };
+                let (id, out) = sim.connect(&participant, kind.clone());
+                open.insert(id, (participant, kind));
+                out
+            }
+            4..=7 if !open.is_empty() => {
+                let nth = rng.below(open.len() as u64) as usize;
+                let id = *open.keys().nth(nth).unwrap();
+                open.remove(&id);
+                sim.close(id)
+            }
+            8 => sim.input(Input::Mute {
+                participant,
+                audio_muted: Some(rng.below(2) == 0),
+                video_stopped: None,
+            }),
+            9 if rng.below(20) == 0 => {
+                let out = sim.input(Input::Disconnect { participant: participant.clone() });
+                open.retain(|_, (p, _)| *p != participant);
+                out
+            }
+            _ => Vec::new(),
+        };
+        let at = sim.now;
+        check(&sim, out.into_iter().map(|o| (at, o)).collect(), &mut open);
+        let out = sim.advance_timed(Duration::from_millis(rng.below(3000)));
+        check(&sim, out, &mut open);
+    }
+    // Everyone goes away: after the grace the stage is empty and the session over.
+    for id in open.keys().copied().collect::<Vec<_>>() {
+        let out = sim.close(id);
+        open.remove(&id);
+        let at = sim.now;
+        check(&sim, out.into_iter().map(|o| (at, o)).collect(), &mut open);
+    }
+    let out = sim.advance_timed(GRACE + COALESCE);
+    check(&sim, out, &mut open);
+    assert!(joined_now.is_empty() && !in_session);
+    assert!(sessions > 1, "the run saw the stage empty and fill again");
+    assert!(sim.now - start > Duration::from_secs(3600), "simulated over an hour");
+}
