@@ -1,10 +1,14 @@
 //! The stage events plane: who is on a stage (presence), what every participant is told about
-//! it (stage state), and the JSON messages of the events WebSocket.
+//! it (stage state), and the events WebSocket.
 //!
-//! Owns: the sans-IO state machines ([`presence::StagePresence`]) and the wire messages
-//! ([`messages`]). Must not touch: sockets, clocks, the store or media — callers feed inputs
-//! with the current time and carry out the outputs, so that tests run thousands of simulated
-//! seconds deterministically (the way str0m tests itself).
+//! Owns: the sans-IO core — [`presence::StagePresence`] and the wire [`messages`] — which
+//! reads no clock and touches no socket, so that tests run thousands of simulated seconds
+//! deterministically; and the runtime that drives it — one [`hub`] task per active stage, and
+//! the WebSocket endpoint ([`socket`]). Must not touch media: media sessions will join the hub
+//! as connections of their own kind.
 
+pub mod hub;
 pub mod messages;
 pub mod presence;
+pub mod socket;
+mod user_agent;

@@ -98,6 +98,10 @@ pub struct ConfigArgs {
     /// Subscribers per stage [default: 10000].
     #[arg(long, env = "TROUPE_MAX_SUBSCRIBERS", value_name = "N")]
     pub max_subscribers: Option<String>,
+    /// Seconds a participant without connections stays on the stage, so that a reconnect keeps
+    /// it [default: 10].
+    #[arg(long, env = "TROUPE_PRESENCE_GRACE", value_name = "SECONDS")]
+    pub presence_grace: Option<String>,
     /// Longest participant token lifetime, in minutes [default: 20160, 14 days].
     #[arg(long, env = "TROUPE_MAX_TOKEN_MINUTES", value_name = "N")]
     pub max_token_minutes: Option<String>,
@@ -127,6 +131,7 @@ impl ConfigArgs {
             ("max_publishers", self.max_publishers.as_ref()),
             ("max_subscribers", self.max_subscribers.as_ref()),
             ("max_token_minutes", self.max_token_minutes.as_ref()),
+            ("presence_grace", self.presence_grace.as_ref()),
         ]
     }
 }
@@ -144,6 +149,8 @@ pub enum LogFormat {
 pub struct MediaLimits {
     pub max_publishers: u32,
     pub max_subscribers: u32,
+    /// How long a participant without connections stays joined.
+    pub presence_grace: std::time::Duration,
 }
 
 /// The resolved configuration of a node.
@@ -202,6 +209,7 @@ const FILE_KEYS: &[&str] = &[
     "max_publishers",
     "max_subscribers",
     "max_token_minutes",
+    "presence_grace",
 ];
 
 /// Reads troupe.toml into flat text values (and `[[credentials]]`), refusing unknown keys.
@@ -536,9 +544,23 @@ impl Settings {
                 ));
             }
         }
-        let mut media_limits = MediaLimits { max_publishers: 12, max_subscribers: 10_000 };
+        let mut media_limits = MediaLimits {
+            max_publishers: 12,
+            max_subscribers: 10_000,
+            presence_grace: std::time::Duration::from_secs(10),
+        };
         if let Some(v) = num("max_publishers") {
             media_limits.max_publishers = parse_number("max_publishers", &v, 1)?;
+        }
+        if let Some(v) = num("presence_grace") {
+            let seconds: u64 = parse_number("presence_grace", &v, 0)?;
+            if seconds > 3600 {
+                return Err(err(
+                    "presence_grace",
+                    format!("must be at most 3600 seconds (got {v})"),
+                ));
+            }
+            media_limits.presence_grace = std::time::Duration::from_secs(seconds);
         }
         if let Some(v) = num("max_subscribers") {
             media_limits.max_subscribers = parse_number("max_subscribers", &v, 1)?;

@@ -5,7 +5,8 @@ use std::{sync::Arc, time::Duration};
 use axum::Router;
 use prometheus_client::registry::Registry;
 use tokio::{net::TcpListener, signal::unix::SignalKind};
-use troupe_control::{http::api_router, http::unknown_route, metrics::ApiMetrics};
+use troupe_control::{ControlNotice, http::api_router, http::unknown_route, metrics::ApiMetrics};
+use troupe_events::{hub::StageHubs, presence::PresenceConfig, socket::events_router};
 
 use crate::{
     cli::ServeArgs, config::default_public_url, http_routes, logging, node, node::Failure,
@@ -40,6 +41,10 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let settings = &node.settings;
     let plane = node.plane.clone();
 
+    let presence =
+        PresenceConfig { grace: settings.media_limits.presence_grace, ..PresenceConfig::default() };
+    let hubs = StageHubs::new(plane.store().clone(), presence);
+
     let mut registry = Registry::default();
     let api_metrics = ApiMetrics::default();
     api_metrics.register(&mut registry);
@@ -55,10 +60,12 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         settings.demo,
         settings.dev,
     )
+    .merge(events_router(plane.clone(), hubs.clone()))
     .merge(api_router(plane.clone(), api_metrics))
     .fallback(unknown_route);
 
     let purge = tokio::spawn(purge_expired(plane.clone()));
+    let notices = tokio::spawn(forward_notices(plane.notices(), hubs.clone()));
 
     tracing::info!(
         bind = %local,
@@ -99,6 +106,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         Err(_) => tracing::warn!("requests still running after the drain timeout; stopping anyway"),
     }
     purge.abort();
+    notices.abort();
     plane.store().close().await;
     tracing::info!("troupe stopped");
     Ok(())
@@ -138,6 +146,28 @@ fn bind_failure(settings: &crate::config::Settings, e: std::io::Error) -> Failur
             Failure::Config(crate::config::ConfigError { key: "bind".into(), message })
         }
         _ => Failure::other(message),
+    }
+}
+
+/// Hands DisconnectParticipant and DeleteStage to the stages' hubs.
+async fn forward_notices(
+    mut notices: tokio::sync::broadcast::Receiver<ControlNotice>,
+    hubs: Arc<StageHubs>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match notices.recv().await {
+            Ok(notice) => hubs.notice(notice),
+            Err(RecvError::Lagged(missed)) => {
+                // Revocations still hold (tokens are checked against the store); only the
+                // immediate disconnect of already-open sockets was missed.
+                tracing::warn!(
+                    missed,
+                    "control notices were dropped: some sockets may stay open until they reconnect"
+                );
+            }
+            Err(RecvError::Closed) => break,
+        }
     }
 }
 

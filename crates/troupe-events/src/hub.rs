@@ -1,0 +1,458 @@
+//! The runtime around [`StagePresence`]: one task per active stage (a "hub") owns its presence,
+//! the outbound channel of every connection, and the stage's history writer. Events sockets
+//! (and, later, media sessions) talk to it through [`HubHandle`]; the control plane's notices
+//! (DisconnectParticipant, DeleteStage) reach it through [`StageHubs::notice`].
+//!
+//! History (sessions, participants, events) is written by a separate task per hub, in order, so
+//! a slow store delays only the history, never the fan-out of stage state.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use troupe_control::{ControlNotice, arn::new_session_id};
+use troupe_store::{
+    EventDetails, EventRecord, ParticipantDetails, ParticipantRecord, ParticipantState as Stored,
+    Store,
+};
+
+use crate::{
+    messages::{
+        Capability, DisconnectReason, ParticipantView, ServerMessage, StageState as StageStateMsg,
+    },
+    presence::{
+        CloseReason, ConnectionId, ConnectionKind, Input, Output, ParticipantId, ParticipantInfo,
+        PresenceConfig, StagePresence,
+    },
+};
+
+/// What a connection's task is told to do.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// Send this text message (shared: one STAGE_STATE serialization for every listener).
+    Text(Arc<str>),
+    /// Send DISCONNECTED (already in the Text before it) and close with this code and reason.
+    Close { code: u16, reason: &'static str },
+}
+
+/// Descriptive fields recorded with a participant (from its User-Agent and protocol).
+#[derive(Debug, Clone, Default)]
+pub struct ClientDetails {
+    pub details: ParticipantDetails,
+}
+
+/// A request from a connection to its stage's hub. Connect is boxed: rare next to the
+/// inputs, and large.
+enum Command {
+    Connect(Box<ConnectRequest>),
+    Input(Input),
+    Exchanged { participant: ParticipantId },
+}
+
+struct ConnectRequest {
+    participant: ParticipantId,
+    info: ParticipantInfo,
+    kind: ConnectionKind,
+    client: ClientDetails,
+    outbound: mpsc::UnboundedSender<Outbound>,
+    reply: tokio::sync::oneshot::Sender<ConnectionId>,
+}
+
+/// How a connection reaches its stage.
+#[derive(Clone)]
+pub struct HubHandle {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl HubHandle {
+    /// Registers a connection; its outbound messages arrive on the returned receiver, starting
+    /// with the current STAGE_STATE for an events socket.
+    pub async fn connect(
+        &self,
+        participant: ParticipantId,
+        info: ParticipantInfo,
+        kind: ConnectionKind,
+        client: ClientDetails,
+    ) -> Option<(ConnectionId, mpsc::UnboundedReceiver<Outbound>)> {
+        let (outbound, receiver) = mpsc::unbounded_channel();
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let command = Command::Connect(Box::new(ConnectRequest {
+            participant,
+            info,
+            kind,
+            client,
+            outbound,
+            reply,
+        }));
+        self.commands.send(command).ok()?;
+        Some((answer.await.ok()?, receiver))
+    }
+
+    pub fn input(&self, input: Input) {
+        let _ = self.commands.send(Command::Input(input));
+    }
+
+    /// Records that the participant exchanged its token (TOKEN_EXCHANGED in its history).
+    pub fn exchanged(&self, participant: ParticipantId, info: ParticipantInfo) {
+        self.input(Input::InfoChanged { participant: participant.clone(), info });
+        let _ = self.commands.send(Command::Exchanged { participant });
+    }
+}
+
+/// Every stage's hub on this node.
+pub struct StageHubs {
+    store: Arc<dyn Store>,
+    config: PresenceConfig,
+    hubs: Mutex<HashMap<String, HubHandle>>,
+}
+
+impl StageHubs {
+    pub fn new(store: Arc<dyn Store>, config: PresenceConfig) -> Arc<StageHubs> {
+        Arc::new(StageHubs { store, config, hubs: Mutex::new(HashMap::new()) })
+    }
+
+    /// The hub of a stage, started if needed. Hubs live until their stage is deleted: an idle
+    /// hub is one parked task and a few maps.
+    pub fn hub(&self, stage_id: &str) -> HubHandle {
+        let mut hubs = self.hubs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(hub) = hubs.get(stage_id).filter(|h| !h.commands.is_closed()) {
+            return hub.clone();
+        }
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let hub = Hub::new(stage_id.to_string(), self.store.clone(), self.config);
+        tokio::spawn(hub.run(receiver));
+        let handle = HubHandle { commands };
+        hubs.insert(stage_id.to_string(), handle.clone());
+        handle
+    }
+
+    /// Acts on a control-plane notice.
+    pub fn notice(&self, notice: ControlNotice) {
+        let mut hubs = self.hubs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match notice {
+            ControlNotice::ParticipantDisconnected { stage_id, participant_id, .. } => {
+                if let Some(hub) = hubs.get(&stage_id) {
+                    hub.input(Input::Disconnect { participant: participant_id });
+                }
+            }
+            ControlNotice::StageDeleted { stage_id } => {
+                if let Some(hub) = hubs.remove(&stage_id) {
+                    hub.input(Input::DeleteStage);
+                }
+            }
+        }
+    }
+}
+
+/// A history write, carried out in order by the writer task.
+enum HistoryWrite {
+    StartSession { stage_id: String, session_id: String, at: OffsetDateTime },
+    EndSession { stage_id: String, session_id: String, at: OffsetDateTime },
+    Participant(Box<ParticipantRecord>),
+    Event(Box<EventRecord>),
+}
+
+/// A participant as its history record needs it (kept until it has left, so that the LEFT
+/// record still carries its user id and attributes).
+struct Joined {
+    first_join_time: OffsetDateTime,
+    info: ParticipantInfo,
+    client: ClientDetails,
+}
+
+struct Connection {
+    kind: ConnectionKind,
+    outbound: mpsc::UnboundedSender<Outbound>,
+}
+
+/// One stage's hub: presence, connections and the history writer's queue.
+struct Hub {
+    stage_id: String,
+    presence: StagePresence,
+    connections: BTreeMap<ConnectionId, Connection>,
+    next_connection: u64,
+    session_id: Option<String>,
+    /// What the history records of each participant of this session.
+    joined: BTreeMap<ParticipantId, Joined>,
+    ever_published: BTreeSet<ParticipantId>,
+    history: mpsc::UnboundedSender<HistoryWrite>,
+}
+
+impl Hub {
+    fn new(stage_id: String, store: Arc<dyn Store>, config: PresenceConfig) -> Hub {
+        let (history, writes) = mpsc::unbounded_channel();
+        tokio::spawn(write_history(store, writes));
+        Hub {
+            stage_id,
+            presence: StagePresence::new(config),
+            connections: BTreeMap::new(),
+            next_connection: 1,
+            session_id: None,
+            joined: BTreeMap::new(),
+            ever_published: BTreeSet::new(),
+            history,
+        }
+    }
+
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            let timeout = self.presence.poll_timeout();
+            let sleep = async {
+                match timeout {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.handle(command),
+                    None => break,
+                },
+                () = sleep => self.presence.handle_timeout(Instant::now()),
+            }
+            self.carry_out();
+            if self.deleted() {
+                break;
+            }
+        }
+    }
+
+    /// After DeleteStage everyone has been closed: the hub is done.
+    fn deleted(&self) -> bool {
+        self.connections.is_empty() && !self.presence.in_session() && self.history.is_closed()
+    }
+
+    fn handle(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::Connect(request) => {
+                let ConnectRequest { participant, info, kind, client, outbound, reply } = *request;
+                let connection = ConnectionId(self.next_connection);
+                self.next_connection += 1;
+                let info_now = info.clone();
+                self.joined
+                    .entry(participant.clone())
+                    .and_modify(|j| {
+                        j.client = client.clone();
+                        j.info = info_now.clone();
+                    })
+                    .or_insert(Joined {
+                        first_join_time: OffsetDateTime::now_utc(),
+                        info: info_now,
+                        client,
+                    });
+                let is_events = kind == ConnectionKind::Events;
+                self.connections.insert(connection, Connection { kind: kind.clone(), outbound });
+                self.presence
+                    .handle_input(Input::Connected { participant, info, connection, kind }, now);
+                let _ = reply.send(connection);
+                if is_events {
+                    // Every socket starts with the state as it is now, session included.
+                    self.carry_out();
+                    let state: Arc<str> = self.stage_state().into();
+                    self.send(connection, Outbound::Text(state));
+                }
+            }
+            Command::Input(input) => {
+                if let Input::Closed { connection } = &input {
+                    self.connections.remove(connection);
+                }
+                if let Input::InfoChanged { participant, info } = &input
+                    && let Some(j) = self.joined.get_mut(participant)
+                {
+                    j.info = info.clone();
+                }
+                if matches!(input, Input::DeleteStage) {
+                    // No more history for a deleted stage: the store dropped it.
+                    self.history_closed();
+                }
+                self.presence.handle_input(input, now);
+            }
+            Command::Exchanged { participant } => self.event(&participant, "TOKEN_EXCHANGED"),
+        }
+    }
+
+    fn history_closed(&mut self) {
+        let (closed, _) = mpsc::unbounded_channel();
+        self.history = closed;
+    }
+
+    /// Carries out everything presence asked for.
+    fn carry_out(&mut self) {
+        while let Some(output) = self.presence.poll_output() {
+            match output {
+                Output::SessionStarted => {
+                    let session_id = new_session_id();
+                    self.write(HistoryWrite::StartSession {
+                        stage_id: self.stage_id.clone(),
+                        session_id: session_id.clone(),
+                        at: OffsetDateTime::now_utc(),
+                    });
+                    self.session_id = Some(session_id);
+                    self.ever_published.clear();
+                }
+                Output::SessionEnded => {
+                    if let Some(session_id) = self.session_id.take() {
+                        let at = OffsetDateTime::now_utc();
+                        let stage_id = self.stage_id.clone();
+                        self.write(HistoryWrite::EndSession { stage_id, session_id, at });
+                    }
+                }
+                Output::Joined { participant } => {
+                    self.record_participant(&participant, Stored::Connected);
+                    self.event(&participant, "JOINED");
+                }
+                Output::Left { participant } => {
+                    self.record_participant(&participant, Stored::Disconnected);
+                    self.event(&participant, "LEFT");
+                    self.joined.remove(&participant);
+                }
+                Output::PublishStarted { participant } => {
+                    self.ever_published.insert(participant.clone());
+                    self.record_participant(&participant, Stored::Connected);
+                    self.event(&participant, "PUBLISH_STARTED");
+                }
+                Output::PublishStopped { participant } => {
+                    self.event(&participant, "PUBLISH_STOPPED")
+                }
+                Output::SubscribeStarted { participant, publisher } => {
+                    self.remote_event(&participant, "SUBSCRIBE_STARTED", publisher)
+                }
+                Output::SubscribeStopped { participant, publisher } => {
+                    self.remote_event(&participant, "SUBSCRIBE_STOPPED", publisher)
+                }
+                Output::Close { connection, reason } => self.close(connection, reason),
+                Output::StateChanged => {
+                    let state: Arc<str> = self.stage_state().into();
+                    let listeners: Vec<ConnectionId> = self
+                        .connections
+                        .iter()
+                        .filter(|(_, c)| c.kind == ConnectionKind::Events)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for connection in listeners {
+                        self.send(connection, Outbound::Text(state.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, connection: ConnectionId, message: Outbound) {
+        if let Some(c) = self.connections.get(&connection)
+            && c.outbound.send(message).is_err()
+        {
+            // The connection's task is gone; its Closed input is on its way.
+            tracing::debug!(stage = %self.stage_id, connection = connection.0, "send to a closed connection");
+        }
+    }
+
+    fn close(&mut self, connection: ConnectionId, reason: CloseReason) {
+        let reason = match reason {
+            CloseReason::Replaced => DisconnectReason::Replaced,
+            CloseReason::Disconnected => DisconnectReason::ParticipantDisconnected,
+            CloseReason::StageDeleted => DisconnectReason::StageDeleted,
+        };
+        let text: Arc<str> = ServerMessage::disconnected(reason).to_json().into();
+        self.send(connection, Outbound::Text(text));
+        self.send(
+            connection,
+            Outbound::Close { code: reason.close_code(), reason: reason.as_str() },
+        );
+        self.connections.remove(&connection);
+    }
+
+    fn stage_state(&self) -> String {
+        let participants = self
+            .presence
+            .participants()
+            .map(|p| ParticipantView {
+                id: p.id.clone(),
+                user_id: p.info.user_id.clone(),
+                attributes: p.info.attributes.clone(),
+                is_publishing: p.is_publishing,
+                audio_muted: p.audio_muted,
+                video_stopped: p.video_stopped,
+                capabilities: Capability::from_flags(p.info.can_publish, p.info.can_subscribe),
+            })
+            .collect();
+        ServerMessage::StageState(StageStateMsg {
+            stage_id: self.stage_id.clone(),
+            session_id: self.session_id.clone(),
+            participants,
+        })
+        .to_json()
+    }
+
+    fn write(&self, write: HistoryWrite) {
+        // A closed queue means the stage was deleted: nothing left to record.
+        let _ = self.history.send(write);
+    }
+
+    fn record_participant(&self, participant: &str, state: Stored) {
+        let (Some(session_id), Some(joined)) = (&self.session_id, self.joined.get(participant))
+        else {
+            return;
+        };
+        let record = ParticipantRecord {
+            seq: 0,
+            stage_id: self.stage_id.clone(),
+            session_id: session_id.clone(),
+            participant_id: participant.to_string(),
+            user_id: joined.info.user_id.clone(),
+            state,
+            first_join_time: joined.first_join_time,
+            attributes: joined.info.attributes.clone(),
+            published: self.ever_published.contains(participant),
+            recording_state: "DISABLED".into(),
+            details: joined.client.details.clone(),
+        };
+        self.write(HistoryWrite::Participant(Box::new(record)));
+    }
+
+    fn event(&self, participant: &str, name: &str) {
+        self.event_with(participant, name, EventDetails::default());
+    }
+
+    fn remote_event(&self, participant: &str, name: &str, publisher: ParticipantId) {
+        let details = EventDetails { remote_participant_id: Some(publisher), ..Default::default() };
+        self.event_with(participant, name, details);
+    }
+
+    fn event_with(&self, participant: &str, name: &str, details: EventDetails) {
+        let Some(session_id) = &self.session_id else { return };
+        self.write(HistoryWrite::Event(Box::new(EventRecord {
+            seq: 0,
+            stage_id: self.stage_id.clone(),
+            session_id: session_id.clone(),
+            participant_id: participant.to_string(),
+            name: name.to_string(),
+            event_time: OffsetDateTime::now_utc(),
+            details,
+        })));
+    }
+}
+
+/// Writes a stage's history in order. Failures are logged: history is best effort, presence
+/// and media never wait for it.
+async fn write_history(store: Arc<dyn Store>, mut writes: mpsc::UnboundedReceiver<HistoryWrite>) {
+    while let Some(write) = writes.recv().await {
+        let result = match &write {
+            HistoryWrite::StartSession { stage_id, session_id, at } => {
+                store.start_session(stage_id, session_id, *at).await.map(drop)
+            }
+            HistoryWrite::EndSession { stage_id, session_id, at } => {
+                store.end_session(stage_id, session_id, *at).await.map(drop)
+            }
+            HistoryWrite::Participant(record) => store.upsert_participant(record).await.map(drop),
+            HistoryWrite::Event(event) => store.append_event(event).await.map(drop),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "stage history could not be written");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+// The stage events WebSocket against a real server, with the `ws` client: the token as
+// subprotocol, STAGE_STATE on connect and after changes, PING/PONG, MUTE, EXCHANGE_TOKEN,
+// DISCONNECTED on DisconnectParticipant and DeleteStage, close codes for bad messages, and the
+// history (sessions, participants, events) read back with the AWS SDK.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import {
+  CreateStageCommand, CreateParticipantTokenCommand, DisconnectParticipantCommand, DeleteStageCommand,
+  GetStageCommand, ListStageSessionsCommand, ListParticipantsCommand, GetParticipantCommand,
+  ListParticipantEventsCommand,
+} from '@aws-sdk/client-ivs-realtime';
+import { startServer } from './harness.mjs';
+
+let server;
+let ivs;
+before(async () => {
+  server = await startServer({ args: ['--presence-grace', '1'] });
+  ivs = server.client();
+});
+after(async () => { await server?.stop(); });
+
+async function stageWithTokens(...users) {
+  const { stage } = await ivs.send(new CreateStageCommand({}));
+  const tokens = [];
+  for (const userId of users) {
+    tokens.push((await ivs.send(new CreateParticipantTokenCommand({ stageArn: stage.arn, userId, attributes: { user: userId } }))).participantToken);
+  }
+  return { stage, stageId: stage.arn.split('/').pop(), tokens };
+}
+
+/** Opens the events socket and collects what arrives. */
+function open(url, token, headers = {}) {
+  const ws = new WebSocket(url, token, { headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.1.2 Safari/537.36', ...headers } });
+  const messages = [];
+  const waiters = [];
+  ws.on('message', (data) => {
+    const msg = JSON.parse(String(data));
+    messages.push(msg);
+    for (const w of [...waiters]) if (w.pred(msg)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(msg); }
+  });
+  const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  const opened = new Promise((resolve, reject) => {
+    ws.on('open', resolve);
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body: JSON.parse(body) })));
+    });
+    ws.on('error', reject);
+  });
+  return {
+    ws, messages, closed, opened,
+    next(pred, ms = 5000) {
+      const found = messages.find(pred);
+      if (found) { messages.splice(messages.indexOf(found), 1); return Promise.resolve(found); }
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve: (m) => { clearTimeout(t); messages.splice(messages.indexOf(m), 1); resolve(m); } };
+        const t = setTimeout(() => reject(new Error(`no matching message in ${ms} ms; got ${JSON.stringify(messages)}`)), ms);
+        waiters.push(w);
+      });
+    },
+    send(obj) { ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj)); },
+  };
+}
+
+const eventsUrl = (stage) => `${stage.endpoints.events}/${stage.arn.split('/').pop()}`;
+const stateWith = (pred) => (m) => m.type === 'STAGE_STATE' && pred(m.payload);
+
+test('the token is the subprotocol, echoed back; STAGE_STATE on connect and on changes', async () => {
+  const { stage, stageId, tokens: [alice, bob] } = await stageWithTokens('alice', 'bob');
+  const a = open(eventsUrl(stage), alice.token);
+  await a.opened;
+  assert.equal(a.ws.protocol, alice.token, 'subprotocol echoed');
+  const first = await a.next(stateWith((p) => p.participants.length === 1));
+  assert.equal(first.payload.stageId, stageId);
+  assert.match(first.payload.sessionId, /^st-[A-Za-z0-9]{13}$/);
+  assert.deepEqual(first.payload.participants[0], {
+    id: alice.participantId, userId: 'alice', attributes: { user: 'alice' }, isPublishing: false,
+    audioMuted: false, videoStopped: false, capabilities: ['PUBLISH', 'SUBSCRIBE'],
+  });
+  const b = open(eventsUrl(stage), bob.token);
+  await b.opened;
+  await a.next(stateWith((p) => p.participants.length === 2));
+
+  a.send({ type: 'PING' });
+  await a.next((m) => m.type === 'PONG');
+  b.send({ type: 'MUTE', payload: { audioMuted: true } });
+  const muted = await a.next(stateWith((p) => p.participants.some((x) => x.id === bob.participantId && x.audioMuted)));
+  assert.equal(muted.payload.participants.find((x) => x.id === bob.participantId).videoStopped, false);
+  a.send({ type: 'SOMETHING_NEW', payload: {} });
+  a.send({ type: 'PING' });
+  await a.next((m) => m.type === 'PONG');
+
+  const { stage: got } = await ivs.send(new GetStageCommand({ arn: stage.arn }));
+  assert.equal(got.activeSessionId, first.payload.sessionId);
+  a.ws.close();
+  b.ws.close();
+});
+
+test('refusals before the upgrade: no token, bad token, wrong stage', async () => {
+  const { stage, tokens: [alice] } = await stageWithTokens('alice');
+  const other = await stageWithTokens('x');
+  let err = await open(eventsUrl(stage), alice.token.slice(0, -4) + 'AAAA').opened.catch((e) => e);
+  assert.equal(err.status, 401);
+  assert.equal(err.body.code, 'TOKEN_MALFORMED');
+  err = await open(eventsUrl(other.stage), alice.token).opened.catch((e) => e);
+  assert.equal(err.status, 403);
+  assert.equal(err.body.code, 'TOKEN_NOT_ALLOWED');
+  err = await open(eventsUrl(stage), undefined).opened.catch((e) => e);
+  assert.equal(err.status, 401, 'no subprotocol, no token');
+  assert.equal(err.body.code, 'TOKEN_MALFORMED');
+});
+
+test('malformed, oversized and binary messages close with their codes; others are unaffected', async () => {
+  const { stage, tokens } = await stageWithTokens('a', 'b', 'c', 'd');
+  const watcher = open(eventsUrl(stage), tokens[3].token);
+  await watcher.opened;
+  const cases = [
+    [tokens[0], '{not json', 4400, 'MALFORMED_MESSAGE'],
+    [tokens[1], JSON.stringify({ type: 'PING', pad: 'x'.repeat(20 * 1024) }), 4413, 'MESSAGE_TOO_LARGE'],
+    [tokens[2], Buffer.from([1, 2, 3]), 4415, 'UNSUPPORTED_DATA'],
+  ];
+  for (const [token, payload, code, reason] of cases) {
+    const c = open(eventsUrl(stage), token.token);
+    await c.opened;
+    c.ws.send(payload);
+    assert.deepEqual(await c.closed, { code, reason });
+  }
+  watcher.send({ type: 'PING' });
+  await watcher.next((m) => m.type === 'PONG');
+  watcher.ws.close();
+});
+
+test('DisconnectParticipant: DISCONNECTED, close 4001, and the token is refused afterwards', async () => {
+  const { stage, tokens: [alice, bob] } = await stageWithTokens('alice', 'bob');
+  const a = open(eventsUrl(stage), alice.token);
+  const b = open(eventsUrl(stage), bob.token);
+  await Promise.all([a.opened, b.opened]);
+  await b.next(stateWith((p) => p.participants.length === 2));
+  await ivs.send(new DisconnectParticipantCommand({ stageArn: stage.arn, participantId: alice.participantId, reason: 'bye' }));
+  const msg = await a.next((m) => m.type === 'DISCONNECTED');
+  assert.equal(msg.payload.reason, 'PARTICIPANT_DISCONNECTED');
+  assert.deepEqual(await a.closed, { code: 4001, reason: 'PARTICIPANT_DISCONNECTED' });
+  await b.next(stateWith((p) => p.participants.length === 1 && p.participants[0].id === bob.participantId));
+  const err = await open(eventsUrl(stage), alice.token).opened.catch((e) => e);
+  assert.equal(err.status, 403);
+  assert.equal(err.body.code, 'PARTICIPANT_DISCONNECTED');
+  b.ws.close();
+});
+
+test('a second socket with the same token replaces the first', async () => {
+  const { stage, tokens: [alice] } = await stageWithTokens('alice');
+  const first = open(eventsUrl(stage), alice.token);
+  await first.opened;
+  const second = open(eventsUrl(stage), alice.token);
+  await second.opened;
+  const msg = await first.next((m) => m.type === 'DISCONNECTED');
+  assert.equal(msg.payload.reason, 'REPLACED');
+  assert.deepEqual(await first.closed, { code: 4004, reason: 'REPLACED' });
+  second.send({ type: 'PING' });
+  await second.next((m) => m.type === 'PONG');
+  second.ws.close();
+});
+
+test('DeleteStage disconnects everyone', async () => {
+  const { stage, tokens: [alice] } = await stageWithTokens('alice');
+  const a = open(eventsUrl(stage), alice.token);
+  await a.opened;
+  await ivs.send(new DeleteStageCommand({ arn: stage.arn }));
+  assert.equal((await a.next((m) => m.type === 'DISCONNECTED')).payload.reason, 'STAGE_DELETED');
+  assert.deepEqual(await a.closed, { code: 4002, reason: 'STAGE_DELETED' });
+});
+
+test('EXCHANGE_TOKEN updates the participant without reconnecting', async () => {
+  const { stage, tokens: [alice] } = await stageWithTokens('alice');
+  const a = open(eventsUrl(stage), alice.token);
+  await a.opened;
+  await a.next(stateWith((p) => p.participants.length === 1));
+  // A token for another participant is not an exchange: the socket is closed.
+  const other = (await ivs.send(new CreateParticipantTokenCommand({ stageArn: stage.arn, userId: 'alice' }))).participantToken;
+  const b = open(eventsUrl(stage), alice.token);
+  await b.opened;
+  await a.closed; // replaced by b
+  b.send({ type: 'EXCHANGE_TOKEN', payload: { token: other.token } });
+  assert.deepEqual(await b.closed, { code: 4403, reason: 'TOKEN_NOT_ALLOWED' });
+});
+
+test('history: the session, its participants and their events, read with the AWS SDK', async () => {
+  const { stage, tokens: [alice, bob] } = await stageWithTokens('alice', 'bob');
+  const a = open(eventsUrl(stage), alice.token);
+  const b = open(eventsUrl(stage), bob.token);
+  await Promise.all([a.opened, b.opened]);
+  const { payload } = await a.next(stateWith((p) => p.participants.length === 2));
+  const sessionId = payload.sessionId;
+  a.ws.close();
+  b.ws.close();
+  // Both leave after the 1 s grace; the session ends with the last one.
+  let sessions;
+  for (let i = 0; i < 50; i++) {
+    sessions = (await ivs.send(new ListStageSessionsCommand({ stageArn: stage.arn }))).stageSessions;
+    if (sessions[0]?.endTime) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(sessions.length, 1);
+  assert.equal(sessions[0].sessionId, sessionId);
+  assert.ok(sessions[0].endTime instanceof Date, 'session ended after everyone left');
+  const { participants } = await ivs.send(new ListParticipantsCommand({ stageArn: stage.arn, sessionId }));
+  assert.deepEqual(participants.map((p) => p.userId).sort(), ['alice', 'bob']);
+  for (const p of participants) assert.equal(p.state, 'DISCONNECTED');
+  const { participant } = await ivs.send(new GetParticipantCommand({ stageArn: stage.arn, sessionId, participantId: alice.participantId }));
+  assert.equal(participant.browserName, 'Chrome');
+  assert.equal(participant.osName, 'Linux');
+  assert.deepEqual(participant.attributes, { user: 'alice' });
+  const { events } = await ivs.send(new ListParticipantEventsCommand({ stageArn: stage.arn, sessionId, participantId: alice.participantId }));
+  assert.deepEqual(events.map((e) => e.name), ['JOINED', 'LEFT']);
+});
