@@ -216,3 +216,50 @@ test('history: the session, its participants and their events, read with the AWS
   const { events } = await ivs.send(new ListParticipantEventsCommand({ stageArn: stage.arn, sessionId, participantId: alice.participantId }));
   assert.deepEqual(events.map((e) => e.name), ['JOINED', 'LEFT']);
 });
+
+/** A self-signed token (ImportPublicKey + jose), so that the test picks jti, claims and exp. */
+async function selfSigner(stage) {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { ImportPublicKeyCommand } = await import('@aws-sdk/client-ivs-realtime');
+  const jose = await import('jose');
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const imported = (await ivs.send(new ImportPublicKeyCommand({ publicKeyMaterial: publicKey.export({ type: 'spki', format: 'pem' }) }))).publicKey;
+  return (claims, expiresInSeconds = 600) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new jose.SignJWT({
+      jti: 'self-1', resource: stage.arn, topic: stage.arn.split('/').pop(),
+      events_url: stage.endpoints.events, whip_url: stage.endpoints.whip,
+      capabilities: { allow_publish: true, allow_subscribe: true }, attributes: {}, version: '1.0',
+      ...claims,
+    }).setProtectedHeader({ alg: 'ES384', typ: 'JWT', kid: imported.arn })
+      .setIssuedAt(now).setExpirationTime(now + expiresInSeconds).sign(privateKey);
+  };
+}
+
+test('EXCHANGE_TOKEN with the same participant changes its user id and attributes in place', async () => {
+  const { stage } = await stageWithTokens();
+  const sign = await selfSigner(stage);
+  const a = open(eventsUrl(stage), await sign({ user_id: 'before', attributes: { seat: '1' } }));
+  await a.opened;
+  const first = await a.next(stateWith((p) => p.participants.length === 1));
+  assert.equal(first.payload.participants[0].userId, 'before');
+  a.send({ type: 'EXCHANGE_TOKEN', payload: { token: await sign({ user_id: 'after', attributes: { seat: '2' }, capabilities: { allow_publish: false, allow_subscribe: true } }) } });
+  const changed = await a.next(stateWith((p) => p.participants[0]?.userId === 'after'));
+  assert.deepEqual(changed.payload.participants[0].attributes, { seat: '2' });
+  assert.deepEqual(changed.payload.participants[0].capabilities, ['SUBSCRIBE']);
+  a.send({ type: 'PING' });
+  await a.next((m) => m.type === 'PONG');
+  const { events } = await ivs.send(new ListParticipantEventsCommand({ stageArn: stage.arn, sessionId: first.payload.sessionId, participantId: 'self-1' }));
+  assert.deepEqual(events.map((e) => e.name), ['JOINED', 'TOKEN_EXCHANGED']);
+  a.ws.close();
+});
+
+test('a token that expires while connected ends the socket with TOKEN_EXPIRED', async () => {
+  const { stage } = await stageWithTokens();
+  const sign = await selfSigner(stage);
+  const a = open(eventsUrl(stage), await sign({ jti: 'short-lived' }, 2));
+  await a.opened;
+  const msg = await a.next((m) => m.type === 'DISCONNECTED', 8000);
+  assert.equal(msg.payload.reason, 'TOKEN_EXPIRED');
+  assert.deepEqual(await a.closed, { code: 4003, reason: 'TOKEN_EXPIRED' });
+});
