@@ -20,7 +20,7 @@ def aws_command():
         return [sys.executable, str(script)]
     found = shutil.which("aws")
     if not found:
-        pytest.skip("the AWS CLI (awscli) is not installed")
+        pytest.fail("the AWS CLI (awscli) is not installed: run scripts/test, which installs requirements-test.txt")
     return [found]
 
 
