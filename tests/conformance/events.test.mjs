@@ -11,7 +11,7 @@ import {
   GetStageCommand, ListStageSessionsCommand, ListParticipantsCommand, GetParticipantCommand,
   ListParticipantEventsCommand,
 } from '@aws-sdk/client-ivs-realtime';
-import { startServer } from './harness.mjs';
+import { startServer, tempDataDir } from './harness.mjs';
 
 let server;
 let ivs;
@@ -262,4 +262,79 @@ test('a token that expires while connected ends the socket with TOKEN_EXPIRED', 
   const msg = await a.next((m) => m.type === 'DISCONNECTED', 8000);
   assert.equal(msg.payload.reason, 'TOKEN_EXPIRED');
   assert.deepEqual(await a.closed, { code: 4003, reason: 'TOKEN_EXPIRED' });
+});
+
+async function waitFor(fn, what) {
+  for (let i = 0; i < 50; i++) {
+    const value = await fn();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test('SIGTERM tells every participant and ends the session in the history', async () => {
+  const dataDir = tempDataDir();
+  let s = await startServer({ dataDir, keepData: true });
+  let c = s.client();
+  const { stage } = await c.send(new CreateStageCommand({}));
+  const { participantToken: alice } = await c.send(new CreateParticipantTokenCommand({ stageArn: stage.arn, userId: 'alice' }));
+  const a = open(eventsUrl(stage), alice.token);
+  await a.opened;
+  const { payload } = await a.next(stateWith((p) => p.participants.length === 1));
+  const stopping = s.stop('SIGTERM');
+  assert.equal((await a.next((m) => m.type === 'DISCONNECTED')).payload.reason, 'SERVER_SHUTDOWN');
+  assert.deepEqual(await a.closed, { code: 4005, reason: 'SERVER_SHUTDOWN' });
+  assert.equal((await stopping).code, 0);
+
+  s = await startServer({ dataDir });
+  try {
+    c = s.client();
+    const { stageSessions } = await c.send(new ListStageSessionsCommand({ stageArn: stage.arn }));
+    assert.equal(stageSessions.length, 1);
+    assert.equal(stageSessions[0].sessionId, payload.sessionId);
+    assert.ok(stageSessions[0].endTime instanceof Date, 'ended at shutdown');
+    const { events } = await c.send(new ListParticipantEventsCommand({ stageArn: stage.arn, sessionId: payload.sessionId, participantId: alice.participantId }));
+    assert.deepEqual(events.map((e) => e.name), ['JOINED', 'LEFT']);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('after a crash, the session left open is ended and the next one is recorded', async () => {
+  const dataDir = tempDataDir();
+  let s = await startServer({ dataDir, keepData: true });
+  let c = s.client();
+  const { stage } = await c.send(new CreateStageCommand({}));
+  const token = async (userId) => (await c.send(new CreateParticipantTokenCommand({ stageArn: stage.arn, userId }))).participantToken;
+  const alice = await token('alice');
+  const a = open(eventsUrl(stage), alice.token);
+  await a.opened;
+  const before = (await a.next(stateWith((p) => p.participants.length === 1))).payload.sessionId;
+  await waitFor(async () => (await c.send(new GetStageCommand({ arn: stage.arn }))).stage.activeSessionId, 'the session in the store');
+  await s.stop('SIGKILL');
+
+  s = await startServer({ dataDir });
+  try {
+    c = s.client();
+    const bob = await token('bob');
+    // The new server listens on another port: its stage endpoints say where.
+    const { stage: now } = await c.send(new GetStageCommand({ arn: stage.arn }));
+    const b = open(eventsUrl(now), bob.token);
+    await b.opened;
+    const after = (await b.next(stateWith((p) => p.participants.length === 1))).payload.sessionId;
+    assert.notEqual(after, before);
+    await waitFor(async () => (await c.send(new GetStageCommand({ arn: stage.arn }))).stage.activeSessionId === after, 'the new session to be the active one');
+    const { stageSessions } = await c.send(new ListStageSessionsCommand({ stageArn: stage.arn }));
+    assert.deepEqual(stageSessions.map((x) => x.sessionId), [before, after]);
+    assert.ok(stageSessions[0].endTime instanceof Date, 'the crashed session was ended');
+    const { participants } = await waitFor(async () => {
+      const out = await c.send(new ListParticipantsCommand({ stageArn: stage.arn, sessionId: after }));
+      return out.participants.length ? out : null;
+    }, 'bob in the new session');
+    assert.deepEqual(participants.map((p) => p.userId), ['bob']);
+    b.ws.close();
+  } finally {
+    await s.stop();
+  }
 });

@@ -93,6 +93,8 @@ pub enum Signer {
 /// A token that passed every check.
 #[derive(Debug, Clone)]
 pub struct VerifiedParticipant {
+    /// The token as presented (to check it again later, e.g. after a WebSocket upgrade).
+    pub token: String,
     pub claims: Claims,
     pub stage: StageRecord,
     pub signer: Signer,
@@ -175,7 +177,7 @@ impl ControlPlane {
         if self.store.get_revocation(&stage.id, &claims.jti).await.map_err(unavailable)?.is_some() {
             return Err(TokenRejection::Disconnected(claims.jti.clone()));
         }
-        Ok(VerifiedParticipant { claims, stage, signer })
+        Ok(VerifiedParticipant { token: token.to_string(), claims, stage, signer })
     }
 
     /// The key a token's `kid` names: this node's, another node's (shared store), or an

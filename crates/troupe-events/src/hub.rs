@@ -50,7 +50,11 @@ pub struct ClientDetails {
 enum Command {
     Connect(Box<ConnectRequest>),
     Input(Input),
-    Exchanged { participant: ParticipantId },
+    Exchanged {
+        participant: ParticipantId,
+    },
+    /// Close everyone, write the history out, then answer.
+    Shutdown(tokio::sync::oneshot::Sender<()>),
 }
 
 struct ConnectRequest {
@@ -130,6 +134,25 @@ impl StageHubs {
         handle
     }
 
+    /// Server shutdown: tells every participant (DISCONNECTED `SERVER_SHUTDOWN`), records them
+    /// as left and their sessions as ended, and returns once every hub's history is written.
+    pub async fn shutdown(&self) {
+        let hubs: Vec<HubHandle> = {
+            let mut hubs = self.hubs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            hubs.drain().map(|(_, hub)| hub).collect()
+        };
+        let mut acks = Vec::new();
+        for hub in hubs {
+            let (ack, done) = tokio::sync::oneshot::channel();
+            if hub.commands.send(Command::Shutdown(ack)).is_ok() {
+                acks.push(done);
+            }
+        }
+        for done in acks {
+            let _ = done.await;
+        }
+    }
+
     /// Acts on a control-plane notice.
     pub fn notice(&self, notice: ControlNotice) {
         let mut hubs = self.hubs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -180,12 +203,13 @@ struct Hub {
     joined: BTreeMap<ParticipantId, Joined>,
     ever_published: BTreeSet<ParticipantId>,
     history: mpsc::UnboundedSender<HistoryWrite>,
+    writer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Hub {
     fn new(stage_id: String, store: Arc<dyn Store>, config: PresenceConfig) -> Hub {
         let (history, writes) = mpsc::unbounded_channel();
-        tokio::spawn(write_history(store, writes));
+        let writer = Some(tokio::spawn(write_history(store, writes)));
         Hub {
             stage_id,
             presence: StagePresence::new(config),
@@ -195,6 +219,7 @@ impl Hub {
             joined: BTreeMap::new(),
             ever_published: BTreeSet::new(),
             history,
+            writer,
         }
     }
 
@@ -209,6 +234,16 @@ impl Hub {
             };
             tokio::select! {
                 command = commands.recv() => match command {
+                    Some(Command::Shutdown(ack)) => {
+                        self.presence.handle_input(Input::Shutdown, Instant::now());
+                        self.carry_out();
+                        self.history_closed();
+                        if let Some(writer) = self.writer.take() {
+                            let _ = writer.await;
+                        }
+                        let _ = ack.send(());
+                        break;
+                    }
                     Some(command) => self.handle(command),
                     None => break,
                 },
@@ -263,8 +298,11 @@ impl Hub {
                 }
                 if let Input::InfoChanged { participant, info } = &input
                     && let Some(j) = self.joined.get_mut(participant)
+                    && j.info != *info
                 {
                     j.info = info.clone();
+                    // GetParticipant and the userId filter show the exchanged token's values.
+                    self.record_participant(participant, Stored::Connected);
                 }
                 if matches!(input, Input::DeleteStage) {
                     // No more history for a deleted stage: the store dropped it.
@@ -273,6 +311,7 @@ impl Hub {
                 self.presence.handle_input(input, now);
             }
             Command::Exchanged { participant } => self.event(&participant, "TOKEN_EXCHANGED"),
+            Command::Shutdown(_) => {} // Handled in `run`, which must await the writer.
         }
     }
 
@@ -356,6 +395,7 @@ impl Hub {
             CloseReason::Replaced => DisconnectReason::Replaced,
             CloseReason::Disconnected => DisconnectReason::ParticipantDisconnected,
             CloseReason::StageDeleted => DisconnectReason::StageDeleted,
+            CloseReason::Shutdown => DisconnectReason::ServerShutdown,
         };
         let text: Arc<str> = ServerMessage::disconnected(reason).to_json().into();
         self.send(connection, Outbound::Text(text));
@@ -437,13 +477,35 @@ impl Hub {
     }
 }
 
+/// Starts our session. A session still marked active in the store was left open by a node
+/// that stopped without ending it (a crash): it is over, so end it where it stood and start
+/// ours, rather than writing this session's history under the wrong id.
+async fn start_session(
+    store: &dyn Store,
+    stage_id: &str,
+    session_id: &str,
+    at: OffsetDateTime,
+) -> troupe_store::StoreResult<()> {
+    for _ in 0..2 {
+        let active = store.start_session(stage_id, session_id, at).await?;
+        if active.session_id == session_id {
+            return Ok(());
+        }
+        tracing::warn!(stage = stage_id, stale = %active.session_id, "ending a session left open");
+        store.end_session(stage_id, &active.session_id, at).await?;
+    }
+    Err(troupe_store::StoreError::Conflict(format!(
+        "stage {stage_id} keeps another active session"
+    )))
+}
+
 /// Writes a stage's history in order. Failures are logged: history is best effort, presence
 /// and media never wait for it.
 async fn write_history(store: Arc<dyn Store>, mut writes: mpsc::UnboundedReceiver<HistoryWrite>) {
     while let Some(write) = writes.recv().await {
         let result = match &write {
             HistoryWrite::StartSession { stage_id, session_id, at } => {
-                store.start_session(stage_id, session_id, *at).await.map(drop)
+                start_session(store.as_ref(), stage_id, session_id, *at).await
             }
             HistoryWrite::EndSession { stage_id, session_id, at } => {
                 store.end_session(stage_id, session_id, *at).await.map(drop)

@@ -57,6 +57,12 @@
 //! | 4002 | `STAGE_DELETED`            | DeleteStage was called for the stage                      |
 //! | 4003 | `TOKEN_EXPIRED`            | the participant token expired and was not exchanged       |
 //! | 4004 | `REPLACED`                 | the same participant opened a newer events connection     |
+//! | 4005 | `SERVER_SHUTDOWN`          | the server is stopping (SIGINT/SIGTERM); reconnect later  |
+//!
+//! Two more closes come from the socket itself: an `EXCHANGE_TOKEN` whose token is refused
+//! closes with 4401 and the refusal's code (`TOKEN_MALFORMED`, `TOKEN_EXPIRED`, ...) or, when
+//! it names another participant or stage, 4403 `TOKEN_NOT_ALLOWED`; a stage whose hub is gone
+//! (deleted while connecting) closes with 4500 `STAGE_UNAVAILABLE`.
 //!
 //! Every close reason is ASCII and well under the WebSocket limit of
 //! [`MAX_CLOSE_REASON_BYTES`] (123) bytes.
@@ -183,12 +189,19 @@ pub enum DisconnectReason {
     TokenExpired,
     /// `"REPLACED"`, close code 4004: the participant opened a newer events connection.
     Replaced,
+    /// `"SERVER_SHUTDOWN"`, close code 4005: the server is stopping; reconnecting later works.
+    ServerShutdown,
 }
 
 impl DisconnectReason {
     /// Every reason, for tables and tests.
-    pub const ALL: [Self; 4] =
-        [Self::ParticipantDisconnected, Self::StageDeleted, Self::TokenExpired, Self::Replaced];
+    pub const ALL: [Self; 5] = [
+        Self::ParticipantDisconnected,
+        Self::StageDeleted,
+        Self::TokenExpired,
+        Self::Replaced,
+        Self::ServerShutdown,
+    ];
 
     /// The stable wire string, also used as the WebSocket close reason.
     pub const fn as_str(self) -> &'static str {
@@ -197,16 +210,18 @@ impl DisconnectReason {
             Self::StageDeleted => "STAGE_DELETED",
             Self::TokenExpired => "TOKEN_EXPIRED",
             Self::Replaced => "REPLACED",
+            Self::ServerShutdown => "SERVER_SHUTDOWN",
         }
     }
 
-    /// The WebSocket close code the server uses after sending `DISCONNECTED` (4001–4004).
+    /// The WebSocket close code the server uses after sending `DISCONNECTED` (4001–4005).
     pub const fn close_code(self) -> u16 {
         match self {
             Self::ParticipantDisconnected => 4001,
             Self::StageDeleted => 4002,
             Self::TokenExpired => 4003,
             Self::Replaced => 4004,
+            Self::ServerShutdown => 4005,
         }
     }
 }

@@ -55,6 +55,8 @@ pub enum CloseReason {
     Disconnected,
     /// DeleteStage.
     StageDeleted,
+    /// The server is stopping.
+    Shutdown,
 }
 
 /// Something that happened to the stage.
@@ -77,6 +79,9 @@ pub enum Input {
     Disconnect { participant: ParticipantId },
     /// DeleteStage: close everything now.
     DeleteStage,
+    /// The server is stopping: close everything now, so that every participant leaves and the
+    /// session ends in the history rather than staying open.
+    Shutdown,
 }
 
 /// What the caller must do or record.
@@ -236,10 +241,15 @@ impl StagePresence {
             Input::Disconnect { participant } => {
                 self.remove(&participant, CloseReason::Disconnected, now)
             }
-            Input::DeleteStage => {
+            Input::DeleteStage | Input::Shutdown => {
+                let reason = if input == Input::Shutdown {
+                    CloseReason::Shutdown
+                } else {
+                    CloseReason::StageDeleted
+                };
                 let everyone: Vec<ParticipantId> = self.participants.keys().cloned().collect();
                 for participant in everyone {
-                    self.remove(&participant, CloseReason::StageDeleted, now);
+                    self.remove(&participant, reason, now);
                 }
             }
         }

@@ -16,8 +16,8 @@ use axum::{
 };
 use time::OffsetDateTime;
 use troupe_control::{
-    ControlPlane,
-    participant_auth::{TokenRejection, VerifiedParticipant},
+    ControlNotice, ControlPlane,
+    participant_auth::{LEEWAY_SECS, TokenRejection, VerifiedParticipant},
 };
 
 use crate::{
@@ -99,9 +99,11 @@ async fn upgrade(
     let plane = state.plane.clone();
     // Frames a little over the message limit still arrive, so that an oversized message gets
     // our close code rather than the library's generic error.
+    let hubs = state.hubs.clone();
     ws.protocols([token])
         .max_message_size(MAX_MESSAGE_BYTES * 4)
-        .on_upgrade(move |socket| serve(socket, plane, hub, verified, client))
+        .max_frame_size(MAX_MESSAGE_BYTES * 4)
+        .on_upgrade(move |socket| serve(socket, plane, hubs, hub, verified, client))
 }
 
 /// Why the socket loop ended.
@@ -112,9 +114,33 @@ enum End {
     Close(u16, String),
 }
 
+/// How often the server pings a quiet socket, and how long it waits for any frame before it
+/// takes the connection for dead (a laptop that slept, a network that vanished without a FIN).
+const PING_EVERY: Duration = Duration::from_secs(15);
+const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+/// How long one send may take before the client is taken for stuck: a client that stops
+/// reading must not pin a growing queue of stage states.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long we wait for the client's answer to our close frame.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// When the token stops being accepted (the verifier tolerates the same clock skew).
+fn expiry(verified: &VerifiedParticipant) -> tokio::time::Instant {
+    let left = verified.claims.exp + LEEWAY_SECS - OffsetDateTime::now_utc().unix_timestamp();
+    tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0))
+}
+
+async fn send(socket: &mut WebSocket, message: Message) -> Result<(), End> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(End::Gone),
+    }
+}
+
 async fn serve(
     mut socket: WebSocket,
     plane: ControlPlane,
+    hubs: Arc<StageHubs>,
     hub: HubHandle,
     mut verified: VerifiedParticipant,
     client: ClientDetails,
@@ -124,55 +150,92 @@ async fn serve(
     let Some((connection, mut outbound)) =
         hub.connect(participant.clone(), info, ConnectionKind::Events, client).await
     else {
-        let _ = socket.send(close_message(4500, "STAGE_UNAVAILABLE")).await;
+        let _ = send(&mut socket, close_message(4500, "STAGE_UNAVAILABLE")).await;
         return;
     };
+    // DisconnectParticipant or DeleteStage may have landed between the check before the
+    // upgrade and the hub learning of this connection: check again, and let the notice path
+    // close it the way it closes everyone else.
+    match plane.verify_participant_token(&verified.token, OffsetDateTime::now_utc()).await {
+        Err(TokenRejection::Disconnected(_)) => {
+            hubs.notice(ControlNotice::ParticipantDisconnected {
+                stage_id: verified.stage.id.clone(),
+                participant_id: participant.clone(),
+                reason: None,
+            })
+        }
+        Err(TokenRejection::StageDeleted(_)) => {
+            hubs.notice(ControlNotice::StageDeleted { stage_id: verified.stage.id.clone() })
+        }
+        _ => {}
+    }
+    let mut expires = Box::pin(tokio::time::sleep_until(expiry(&verified)));
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heard = tokio::time::Instant::now();
     let end = loop {
-        let expires_in = Duration::from_secs(
-            u64::try_from(verified.claims.exp - OffsetDateTime::now_utc().unix_timestamp())
-                .unwrap_or(0),
-        );
         tokio::select! {
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    match handle_text(&text, &plane, &hub, &mut verified, &mut socket).await {
-                        Ok(()) => {}
-                        Err(end) => break end,
+            incoming = socket.recv() => {
+                last_heard = tokio::time::Instant::now();
+                match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        let before = verified.claims.exp;
+                        if let Err(end) =
+                            handle_text(&text, &plane, &hub, &mut verified, &mut socket).await
+                        {
+                            break end;
+                        }
+                        if verified.claims.exp != before {
+                            expires.as_mut().reset(expiry(&verified));
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let e = ProtocolError::UnsupportedData;
+                        break End::Close(e.close_code(), e.code_name().to_string());
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => break End::Gone,
+                    Some(Err(e)) => {
+                        tracing::debug!(participant, error = %e, "events socket error");
+                        break End::Close(4413, "MESSAGE_TOO_LARGE".into());
                     }
                 }
-                Some(Ok(Message::Binary(_))) => {
-                    let e = ProtocolError::UnsupportedData;
-                    break End::Close(e.close_code(), e.code_name().to_string());
-                }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | None => break End::Gone,
-                Some(Err(e)) => {
-                    tracing::debug!(participant, error = %e, "events socket error");
-                    break End::Close(4413, "MESSAGE_TOO_LARGE".into());
-                }
-            },
+            }
             message = outbound.recv() => match message {
                 Some(Outbound::Text(text)) => {
-                    if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
-                        break End::Gone;
+                    if let Err(end) = send(&mut socket, Message::Text(text.as_ref().into())).await {
+                        break end;
                     }
                 }
                 Some(Outbound::Close { code, reason }) => break End::Close(code, reason.to_string()),
                 None => break End::Gone,
             },
-            () = tokio::time::sleep(expires_in) => {
+            _ = ping.tick() => {
+                if last_heard.elapsed() > SILENCE_LIMIT {
+                    break End::Gone;
+                }
+                if let Err(end) = send(&mut socket, Message::Ping(Vec::new().into())).await {
+                    break end;
+                }
+            }
+            () = &mut expires => {
                 let reason = DisconnectReason::TokenExpired;
-                let _ = socket
-                    .send(Message::Text(ServerMessage::disconnected(reason).to_json().into()))
-                    .await;
+                let text = ServerMessage::disconnected(reason).to_json();
+                let _ = send(&mut socket, Message::Text(text.into())).await;
                 break End::Close(reason.close_code(), reason.as_str().to_string());
             }
         }
     };
-    if let End::Close(code, reason) = end {
-        let _ = socket.send(close_message(code, &reason)).await;
-    }
     hub.input(Input::Closed { connection });
+    if let End::Close(code, reason) = end {
+        // Close properly: our frame, then the client's answer, so browsers see a clean close.
+        if send(&mut socket, close_message(code, &reason)).await.is_ok() {
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+                while let Some(Ok(_)) = socket.recv().await {}
+            })
+            .await;
+        }
+    }
     tracing::debug!(participant, connection = connection.0, "events socket closed");
 }
 
@@ -201,6 +264,7 @@ async fn handle_text(
             hub.input(Input::Mute { participant, audio_muted, video_stopped });
             Ok(())
         }
+        Some(ClientMessage::ExchangeToken { token }) if token == verified.token => Ok(()),
         Some(ClientMessage::ExchangeToken { token }) => {
             let fresh = plane
                 .verify_participant_token(&token, OffsetDateTime::now_utc())

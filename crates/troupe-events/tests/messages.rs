@@ -138,6 +138,7 @@ fn disconnect_reason_strings_and_codes() {
             ("STAGE_DELETED", 4002),
             ("TOKEN_EXPIRED", 4003),
             ("REPLACED", 4004),
+            ("SERVER_SHUTDOWN", 4005),
         ]
     );
     for r in DisconnectReason::ALL {

@@ -97,7 +97,14 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let server = tokio::spawn(async move { server.await });
 
     let signal = signals.next().await;
-    tracing::info!(signal, "shutting down: draining requests");
+    tracing::info!(signal, "shutting down: telling participants, draining requests");
+    // Participants first: each is told (DISCONNECTED SERVER_SHUTDOWN) and recorded as left, and
+    // each stage's session is ended in the store, before the store closes.
+    if tokio::time::timeout(DRAIN_TIMEOUT, hubs.shutdown()).await.is_err() {
+        tracing::warn!(
+            "stage history still being written after the drain timeout; stopping anyway"
+        );
+    }
     let _ = stop_tx.send(());
     match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
         Ok(Ok(Ok(()))) => {}
