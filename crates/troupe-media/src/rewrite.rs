@@ -6,9 +6,11 @@
 //! a jump. Video switches only on a keyframe, since the new source's delta frames cannot be
 //! decoded against the old source's pictures.
 //!
-//! A packet from an SSRC other than the current source's counts as a change of source: the
-//! caller stops feeding a replaced session's packets (it ends that session), so strays cannot
-//! make the output flap between two sources.
+//! Sources are told apart by an id the caller gives each publishing session's track, not by
+//! SSRC: a republish may reuse its SSRC with new bases. The caller stops feeding a replaced
+//! session's packets (it ends that session), so strays cannot make the output flap. Within one
+//! source, a jump of more than [`MAX_DROPOUT`] ahead or [`MAX_MISORDER`] behind is a restart of
+//! the stream (RFC 3550 A.1's bounds) and is handled like a change of source.
 //!
 //! Per packet this is a few integer operations on fields the caller read from the header; no
 //! allocation, no clock read (the caller passes `now`).
@@ -18,10 +20,12 @@ use std::time::Instant;
 /// The header fields of an incoming packet that rewriting needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Incoming {
-    pub ssrc: u32,
+    /// Which publishing session's track this is (see the module doc).
+    pub source: u64,
     pub sequence: u16,
     pub timestamp: u32,
-    /// Whether this packet starts a keyframe (the caller knows the codec; audio: always true).
+    /// Whether this packet starts a keyframe: the first packet of the access unit, parameter
+    /// sets included (H.264 SPS/PPS sent ahead of the IDR belong to it). Audio: always true.
     pub keyframe_start: bool,
 }
 
@@ -44,7 +48,7 @@ pub enum DropReason {
 
 #[derive(Debug, Clone, Copy)]
 struct Source {
-    ssrc: u32,
+    id: u64,
     /// Highest extended (wrap-counting) input sequence number seen.
     highest: u64,
     /// Extended input sequence number of the first packet forwarded from this source.
@@ -58,7 +62,14 @@ struct LastOut {
     sequence: u16,
     timestamp: u32,
     at: Instant,
+    /// Timestamp step between the last two packets with different timestamps: the frame
+    /// duration, so that a switch never lands inside the last frame.
+    step: u32,
 }
+
+/// Sequence jumps beyond these are a restart of the stream, not loss or reordering.
+pub const MAX_DROPOUT: i16 = 3000;
+pub const MAX_MISORDER: i16 = 100;
 
 /// Rewrites one track of one subscription.
 #[derive(Debug, Clone)]
@@ -82,8 +93,12 @@ impl RtpRewriter {
 
     /// Decides what to do with one packet received at `now`.
     pub fn rewrite(&mut self, packet: Incoming, now: Instant) -> Decision {
+        let same_stream = |s: &Source| {
+            let delta = packet.sequence.wrapping_sub(s.highest as u16) as i16;
+            s.id == packet.source && (-MAX_MISORDER..=MAX_DROPOUT).contains(&delta)
+        };
         let (source, switched) = match self.source {
-            Some(source) if source.ssrc == packet.ssrc => (source, false),
+            Some(source) if same_stream(&source) => (source, false),
             _ => {
                 if self.video && !packet.keyframe_start {
                     return Decision::Drop(DropReason::WaitingForKeyframe);
@@ -104,7 +119,14 @@ impl RtpRewriter {
             if let Some(s) = self.source.as_mut() {
                 s.highest = s.highest.max(extended);
             }
-            self.last = Some(LastOut { sequence, timestamp, at: now });
+            let step = match self.last {
+                Some(last) if !switched && timestamp != last.timestamp => {
+                    timestamp.wrapping_sub(last.timestamp)
+                }
+                Some(last) => last.step,
+                None => 0,
+            };
+            self.last = Some(LastOut { sequence, timestamp, at: now, step });
         }
         Decision::Forward { sequence, timestamp }
     }
@@ -117,7 +139,7 @@ impl RtpRewriter {
                 let next_sequence = last.sequence.wrapping_add(1);
                 let elapsed = now.saturating_duration_since(last.at);
                 let ticks = (elapsed.as_micros() * u128::from(self.clock_rate) / 1_000_000) as u32;
-                let next_timestamp = last.timestamp.wrapping_add(ticks.max(1));
+                let next_timestamp = last.timestamp.wrapping_add(ticks.max(last.step).max(1));
                 (
                     next_sequence.wrapping_sub(packet.sequence),
                     next_timestamp.wrapping_sub(packet.timestamp),
@@ -126,7 +148,7 @@ impl RtpRewriter {
         };
         let first = EXTENDED_BASE + u64::from(packet.sequence);
         let source =
-            Source { ssrc: packet.ssrc, highest: first, first, sequence_offset, timestamp_offset };
+            Source { id: packet.source, highest: first, first, sequence_offset, timestamp_offset };
         self.source = Some(source);
         source
     }

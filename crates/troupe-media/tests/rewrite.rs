@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use troupe_media::rewrite::{Decision, DropReason, Incoming, RtpRewriter};
 
-fn packet(ssrc: u32, sequence: u16, timestamp: u32, keyframe_start: bool) -> Incoming {
-    Incoming { ssrc, sequence, timestamp, keyframe_start }
+fn packet(source: u64, sequence: u16, timestamp: u32, keyframe_start: bool) -> Incoming {
+    Incoming { source, sequence, timestamp, keyframe_start }
 }
 
 fn forwarded(d: Decision) -> (u16, u32) {
@@ -76,13 +76,41 @@ fn a_new_source_continues_the_output() {
 }
 
 #[test]
-fn audio_switches_at_once() {
+fn audio_switches_at_once_without_overlapping_the_last_frame() {
     let mut r = RtpRewriter::new(48_000, false);
     let t0 = Instant::now();
     forwarded(r.rewrite(packet(1, 10, 960, true), t0));
+    forwarded(r.rewrite(packet(1, 11, 1920, true), t0 + Duration::from_millis(20)));
+    // Only 5 ms later: the new source's first frame still starts a whole frame (960) later.
     let (seq, ts) =
-        forwarded(r.rewrite(packet(9, 5, 123_456, true), t0 + Duration::from_millis(20)));
-    assert_eq!((seq, ts), (11, 960 + 960));
+        forwarded(r.rewrite(packet(9, 5, 123_456, true), t0 + Duration::from_millis(25)));
+    assert_eq!((seq, ts), (12, 1920 + 960));
+}
+
+#[test]
+fn a_republish_reusing_its_ssrc_is_told_apart_by_source_id() {
+    let mut r = RtpRewriter::new(48_000, false);
+    let t0 = Instant::now();
+    for i in 0..5u16 {
+        forwarded(r.rewrite(packet(1, 1000 + i, 960 * u32::from(i), true), t0));
+    }
+    // A new session (new source id) whose sequence base is just behind the old one: told by
+    // sequence numbers alone it would look like reordering and be dropped.
+    let (seq, _) = forwarded(r.rewrite(packet(2, 990, 77, true), t0 + Duration::from_millis(20)));
+    assert_eq!(seq, 1005);
+}
+
+#[test]
+fn a_jump_within_one_source_is_a_restart_that_keeps_the_output_continuous() {
+    let mut r = RtpRewriter::new(48_000, false);
+    let t0 = Instant::now();
+    forwarded(r.rewrite(packet(1, 100, 0, true), t0));
+    forwarded(r.rewrite(packet(1, 101, 960, true), t0));
+    let (seq, _) = forwarded(r.rewrite(packet(1, 30_000, 5, true), t0 + Duration::from_millis(20)));
+    assert_eq!(seq, 102, "no jump of 30,000 in the output");
+    let (seq, _) =
+        forwarded(r.rewrite(packet(1, 30_001, 965, true), t0 + Duration::from_millis(40)));
+    assert_eq!(seq, 103);
 }
 
 #[test]
@@ -96,7 +124,7 @@ fn switches_in_quick_succession_never_repeat_a_sequence_number() {
             at += Duration::from_millis(20);
             let (seq, _) = forwarded(r.rewrite(
                 packet(
-                    source,
+                    u64::from(source),
                     (source as u16).wrapping_mul(977).wrapping_add(i),
                     source.wrapping_mul(7919) + 960 * u32::from(i),
                     true,
