@@ -12,6 +12,7 @@ use std::{
     time::Instant,
 };
 
+use axum::extract::ws::Utf8Bytes;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use troupe_control::{ControlNotice, arn::new_session_id};
@@ -33,8 +34,9 @@ use crate::{
 /// What a connection's task is told to do.
 #[derive(Debug, Clone)]
 pub enum Outbound {
-    /// Send this text message (shared: one STAGE_STATE serialization for every listener).
-    Text(Arc<str>),
+    /// Send this text message. Cheap to clone (reference-counted bytes): one STAGE_STATE
+    /// serialization is shared by every listener, never copied per socket.
+    Text(Utf8Bytes),
     /// Send DISCONNECTED (already in the Text before it) and close with this code and reason.
     Close { code: u16, reason: &'static str },
 }
@@ -288,7 +290,7 @@ impl Hub {
                 if is_events {
                     // Every socket starts with the state as it is now, session included.
                     self.carry_out();
-                    let state: Arc<str> = self.stage_state().into();
+                    let state = Utf8Bytes::from(self.stage_state());
                     self.send(connection, Outbound::Text(state));
                 }
             }
@@ -366,7 +368,7 @@ impl Hub {
                 }
                 Output::Close { connection, reason } => self.close(connection, reason),
                 Output::StateChanged => {
-                    let state: Arc<str> = self.stage_state().into();
+                    let state = Utf8Bytes::from(self.stage_state());
                     let listeners: Vec<ConnectionId> = self
                         .connections
                         .iter()
@@ -397,7 +399,7 @@ impl Hub {
             CloseReason::StageDeleted => DisconnectReason::StageDeleted,
             CloseReason::Shutdown => DisconnectReason::ServerShutdown,
         };
-        let text: Arc<str> = ServerMessage::disconnected(reason).to_json().into();
+        let text = Utf8Bytes::from(ServerMessage::disconnected(reason).to_json());
         self.send(connection, Outbound::Text(text));
         self.send(
             connection,

@@ -203,7 +203,7 @@ async fn serve(
             }
             message = outbound.recv() => match message {
                 Some(Outbound::Text(text)) => {
-                    if let Err(end) = send(&mut socket, Message::Text(text.as_ref().into())).await {
+                    if let Err(end) = send(&mut socket, Message::Text(text)).await {
                         break end;
                     }
                 }
