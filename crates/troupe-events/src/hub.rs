@@ -71,7 +71,7 @@ struct ConnectRequest {
 /// How a connection reaches its stage.
 #[derive(Clone)]
 pub struct HubHandle {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::Sender<Command>,
 }
 
 impl HubHandle {
@@ -94,20 +94,38 @@ impl HubHandle {
             outbound,
             reply,
         }));
-        self.commands.send(command).ok()?;
+        self.commands.send(command).await.ok()?;
         Some((answer.await.ok()?, receiver))
     }
 
-    pub fn input(&self, input: Input) {
-        let _ = self.commands.send(Command::Input(input));
+    /// Sends an input, waiting while the hub's queue is full: a socket that floods the stage
+    /// is slowed down instead of growing the queue.
+    pub async fn input(&self, input: Input) {
+        let _ = self.commands.send(Command::Input(input)).await;
+    }
+
+    /// Sends from code that cannot wait (control-plane notices): never blocks, never lost.
+    fn input_detached(&self, input: Input) {
+        if let Err(mpsc::error::TrySendError::Full(command)) =
+            self.commands.try_send(Command::Input(input))
+        {
+            let commands = self.commands.clone();
+            tokio::spawn(async move {
+                let _ = commands.send(command).await;
+            });
+        }
     }
 
     /// Records that the participant exchanged its token (TOKEN_EXCHANGED in its history).
-    pub fn exchanged(&self, participant: ParticipantId, info: ParticipantInfo) {
-        self.input(Input::InfoChanged { participant: participant.clone(), info });
-        let _ = self.commands.send(Command::Exchanged { participant });
+    pub async fn exchanged(&self, participant: ParticipantId, info: ParticipantInfo) {
+        self.input(Input::InfoChanged { participant: participant.clone(), info }).await;
+        let _ = self.commands.send(Command::Exchanged { participant }).await;
     }
 }
+
+/// Commands a hub may have queued; beyond this, senders wait (backpressure on the socket that
+/// sends too fast, never an unbounded queue).
+const COMMAND_QUEUE: usize = 1024;
 
 /// Every stage's hub on this node.
 pub struct StageHubs {
@@ -128,7 +146,7 @@ impl StageHubs {
         if let Some(hub) = hubs.get(stage_id).filter(|h| !h.commands.is_closed()) {
             return hub.clone();
         }
-        let (commands, receiver) = mpsc::unbounded_channel();
+        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let hub = Hub::new(stage_id.to_string(), self.store.clone(), self.config);
         tokio::spawn(hub.run(receiver));
         let handle = HubHandle { commands };
@@ -146,7 +164,7 @@ impl StageHubs {
         let mut acks = Vec::new();
         for hub in hubs {
             let (ack, done) = tokio::sync::oneshot::channel();
-            if hub.commands.send(Command::Shutdown(ack)).is_ok() {
+            if hub.commands.send(Command::Shutdown(ack)).await.is_ok() {
                 acks.push(done);
             }
         }
@@ -161,12 +179,12 @@ impl StageHubs {
         match notice {
             ControlNotice::ParticipantDisconnected { stage_id, participant_id, .. } => {
                 if let Some(hub) = hubs.get(&stage_id) {
-                    hub.input(Input::Disconnect { participant: participant_id });
+                    hub.input_detached(Input::Disconnect { participant: participant_id });
                 }
             }
             ControlNotice::StageDeleted { stage_id } => {
                 if let Some(hub) = hubs.remove(&stage_id) {
-                    hub.input(Input::DeleteStage);
+                    hub.input_detached(Input::DeleteStage);
                 }
             }
         }
@@ -225,7 +243,7 @@ impl Hub {
         }
     }
 
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         loop {
             let timeout = self.presence.poll_timeout();
             let sleep = async {

@@ -226,7 +226,7 @@ async fn serve(
             }
         }
     };
-    hub.input(Input::Closed { connection });
+    hub.input(Input::Closed { connection }).await;
     if let End::Close(code, reason) = end {
         // Close properly: our frame, then the client's answer, so browsers see a clean close.
         if send(&mut socket, close_message(code, &reason)).await.is_ok() {
@@ -261,7 +261,7 @@ async fn handle_text(
             socket.send(Message::Text(pong.into())).await.map_err(|_| End::Gone)
         }
         Some(ClientMessage::Mute { audio_muted, video_stopped }) => {
-            hub.input(Input::Mute { participant, audio_muted, video_stopped });
+            hub.input(Input::Mute { participant, audio_muted, video_stopped }).await;
             Ok(())
         }
         Some(ClientMessage::ExchangeToken { token }) if token == verified.token => Ok(()),
@@ -280,7 +280,7 @@ async fn handle_text(
                 return Err(End::Close(4403, "TOKEN_NOT_ALLOWED".into()));
             }
             *verified = fresh;
-            hub.exchanged(participant, participant_info(verified));
+            hub.exchanged(participant, participant_info(verified)).await;
             Ok(())
         }
     }
