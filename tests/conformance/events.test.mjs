@@ -265,7 +265,7 @@ test('a token that expires while connected ends the socket with TOKEN_EXPIRED', 
 });
 
 async function waitFor(fn, what) {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 100; i++) {
     const value = await fn();
     if (value) return value;
     await new Promise((r) => setTimeout(r, 100));
@@ -334,6 +334,34 @@ test('after a crash, the session left open is ended and the next one is recorded
     }, 'bob in the new session');
     assert.deepEqual(participants.map((p) => p.userId), ['bob']);
     b.ws.close();
+  } finally {
+    await s.stop();
+  }
+});
+
+test('LEFT and the session end are stamped when the last connection closed, not when the grace ran out', async () => {
+  const s = await startServer({ args: ['--presence-grace', '5'] });
+  try {
+    const c = s.client();
+    const { stage } = await c.send(new CreateStageCommand({}));
+    const { participantToken: alice } = await c.send(new CreateParticipantTokenCommand({ stageArn: stage.arn, userId: 'alice' }));
+    const a = open(eventsUrl(stage), alice.token);
+    await a.opened;
+    const { payload } = await a.next(stateWith((p) => p.participants.length === 1));
+    const closedAt = Date.now();
+    a.ws.close();
+    await a.closed;
+    const sessions = await waitFor(async () => {
+      const out = (await c.send(new ListStageSessionsCommand({ stageArn: stage.arn }))).stageSessions;
+      return out[0]?.endTime ? out : null;
+    }, 'the session to end after the 5 s grace');
+    const observedAt = Date.now();
+    assert.ok(observedAt - closedAt >= 5000, 'the grace was honoured');
+    const { events } = await c.send(new ListParticipantEventsCommand({ stageArn: stage.arn, sessionId: payload.sessionId, participantId: alice.participantId }));
+    const leftAt = events.find((e) => e.name === 'LEFT').eventTime.getTime();
+    // Stamped at the close (give or take scheduling), far from the grace's end 5 s later.
+    assert.ok(leftAt - closedAt < 2500, `LEFT at +${leftAt - closedAt} ms`);
+    assert.ok(Math.abs(sessions[0].endTime.getTime() - leftAt) < 1000, 'the session ended when the last one left');
   } finally {
     await s.stop();
   }

@@ -205,9 +205,13 @@ struct Joined {
     first_join_time: OffsetDateTime,
     info: ParticipantInfo,
     client: ClientDetails,
+    /// When its last connection closed: the time LEFT is recorded at, not when the grace ran
+    /// out.
+    last_closed: Option<OffsetDateTime>,
 }
 
 struct Connection {
+    participant: ParticipantId,
     kind: ConnectionKind,
     outbound: mpsc::UnboundedSender<Outbound>,
 }
@@ -222,6 +226,8 @@ struct Hub {
     /// What the history records of each participant of this session.
     joined: BTreeMap<ParticipantId, Joined>,
     ever_published: BTreeSet<ParticipantId>,
+    /// When the participant that left last left: the session's end time.
+    last_left_at: Option<OffsetDateTime>,
     history: mpsc::UnboundedSender<HistoryWrite>,
     writer: Option<tokio::task::JoinHandle<()>>,
 }
@@ -238,6 +244,7 @@ impl Hub {
             session_id: None,
             joined: BTreeMap::new(),
             ever_published: BTreeSet::new(),
+            last_left_at: None,
             history,
             writer,
         }
@@ -294,14 +301,19 @@ impl Hub {
                     .and_modify(|j| {
                         j.client = client.clone();
                         j.info = info_now.clone();
+                        j.last_closed = None;
                     })
                     .or_insert(Joined {
                         first_join_time: OffsetDateTime::now_utc(),
                         info: info_now,
                         client,
+                        last_closed: None,
                     });
                 let is_events = kind == ConnectionKind::Events;
-                self.connections.insert(connection, Connection { kind: kind.clone(), outbound });
+                self.connections.insert(
+                    connection,
+                    Connection { participant: participant.clone(), kind: kind.clone(), outbound },
+                );
                 self.presence
                     .handle_input(Input::Connected { participant, info, connection, kind }, now);
                 let _ = reply.send(connection);
@@ -313,8 +325,12 @@ impl Hub {
                 }
             }
             Command::Input(input) => {
-                if let Input::Closed { connection } = &input {
-                    self.connections.remove(connection);
+                if let Input::Closed { connection } = &input
+                    && let Some(closed) = self.connections.remove(connection)
+                    && !self.connections.values().any(|c| c.participant == closed.participant)
+                    && let Some(j) = self.joined.get_mut(&closed.participant)
+                {
+                    j.last_closed = Some(OffsetDateTime::now_utc());
                 }
                 if let Input::InfoChanged { participant, info } = &input
                     && let Some(j) = self.joined.get_mut(participant)
@@ -356,7 +372,7 @@ impl Hub {
                 }
                 Output::SessionEnded => {
                     if let Some(session_id) = self.session_id.take() {
-                        let at = OffsetDateTime::now_utc();
+                        let at = self.last_left_at.take().unwrap_or_else(OffsetDateTime::now_utc);
                         let stage_id = self.stage_id.clone();
                         self.write(HistoryWrite::EndSession { stage_id, session_id, at });
                     }
@@ -366,9 +382,15 @@ impl Hub {
                     self.event(&participant, "JOINED");
                 }
                 Output::Left { participant } => {
+                    let at = self
+                        .joined
+                        .get(&participant)
+                        .and_then(|j| j.last_closed)
+                        .unwrap_or_else(OffsetDateTime::now_utc);
                     self.record_participant(&participant, Stored::Disconnected);
-                    self.event(&participant, "LEFT");
+                    self.event_at(&participant, "LEFT", EventDetails::default(), at);
                     self.joined.remove(&participant);
+                    self.last_left_at = Some(at);
                 }
                 Output::PublishStarted { participant } => {
                     self.ever_published.insert(participant.clone());
@@ -484,6 +506,10 @@ impl Hub {
     }
 
     fn event_with(&self, participant: &str, name: &str, details: EventDetails) {
+        self.event_at(participant, name, details, OffsetDateTime::now_utc());
+    }
+
+    fn event_at(&self, participant: &str, name: &str, details: EventDetails, at: OffsetDateTime) {
         let Some(session_id) = &self.session_id else { return };
         self.write(HistoryWrite::Event(Box::new(EventRecord {
             seq: 0,
@@ -491,7 +517,7 @@ impl Hub {
             session_id: session_id.clone(),
             participant_id: participant.to_string(),
             name: name.to_string(),
-            event_time: OffsetDateTime::now_utc(),
+            event_time: at,
             details,
         })));
     }
