@@ -7,8 +7,10 @@
 //! session, or a client that moved) is offered to the sessions in turn, and the session that
 //! accepts it is remembered for that address.
 //!
-//! First version: sessions are received and driven (ICE, DTLS, SRTP) and their RTP is counted;
-//! forwarding between sessions comes next.
+//! Forwarding: an RTP packet from a publishing session is written, as it is (no depacketizing),
+//! to every session subscribed to that publisher that negotiated the same codec, each through
+//! its own [`RtpRewriter`] (its SSRC, sequence numbers and timestamps). Audio only so far:
+//! video needs the keyframe detection and keyframe requests that come next.
 
 use std::{
     collections::HashMap,
@@ -25,8 +27,23 @@ use std::{
 
 use str0m::{
     Event, IceConnectionState, Input, Output, Rtc,
+    format::Codec,
+    media::{MediaKind, Mid, Pt},
     net::{Protocol, Receive},
+    rtp::{RtpPacket, RtpWrite},
 };
+
+use crate::rewrite::{Decision, Incoming, RtpRewriter};
+
+/// Names a publisher within a worker: `<stage id>/<participant id>`.
+pub type PublisherKey = String;
+
+/// What a session does on its stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Publish { key: PublisherKey },
+    Subscribe { publisher: PublisherKey },
+}
 
 /// How long the worker sleeps at most without input, so that new commands are picked up.
 const COMMAND_POLL: Duration = Duration::from_millis(20);
@@ -40,11 +57,12 @@ pub struct WorkerStats {
     pub connected_sessions: AtomicU64,
     pub datagrams_in: AtomicU64,
     pub rtp_packets_in: AtomicU64,
+    pub rtp_packets_out: AtomicU64,
     pub datagrams_dropped: AtomicU64,
 }
 
 enum Command {
-    AddSession(Box<Rtc>),
+    AddSession(Box<Rtc>, Role),
 }
 
 /// How the rest of the server reaches a worker.
@@ -66,8 +84,8 @@ impl WorkerHandle {
     }
 
     /// Hands a session (built by [`crate::session::answer_offer`]) to the worker.
-    pub fn add_session(&self, rtc: Rtc) -> bool {
-        self.commands.send(Command::AddSession(Box::new(rtc))).is_ok()
+    pub fn add_session(&self, rtc: Rtc, role: Role) -> bool {
+        self.commands.send(Command::AddSession(Box::new(rtc), role)).is_ok()
     }
 }
 
@@ -82,6 +100,7 @@ pub fn spawn(bind: SocketAddr) -> io::Result<WorkerHandle> {
         local_addr,
         commands: receiver,
         sessions: Vec::new(),
+        next_session_id: 1,
         by_address: HashMap::new(),
         stats: stats.clone(),
     };
@@ -92,7 +111,14 @@ pub fn spawn(bind: SocketAddr) -> io::Result<WorkerHandle> {
 }
 
 struct Session {
+    /// Unique within the worker: tells sources apart in the rewriters.
+    id: u64,
+    role: Role,
     rtc: Rtc,
+    /// For subscriptions: the rewriter of each outgoing track, by its mid.
+    outgoing: HashMap<Mid, (RtpRewriter, Option<u64>)>,
+    /// The tracks this session sends, as negotiated (from str0m's MediaAdded events).
+    sending: Vec<(Mid, MediaKind)>,
     connected: bool,
     /// When the session asked to be given the time next.
     wake: Option<Instant>,
@@ -103,6 +129,7 @@ struct Worker {
     local_addr: SocketAddr,
     commands: mpsc::Receiver<Command>,
     sessions: Vec<Session>,
+    next_session_id: u64,
     /// Remote address → index in `sessions`.
     by_address: HashMap<SocketAddr, usize>,
     stats: Arc<WorkerStats>,
@@ -114,8 +141,18 @@ impl Worker {
         loop {
             loop {
                 match self.commands.try_recv() {
-                    Ok(Command::AddSession(rtc)) => {
-                        self.sessions.push(Session { rtc: *rtc, connected: false, wake: None });
+                    Ok(Command::AddSession(rtc, role)) => {
+                        let id = self.next_session_id;
+                        self.next_session_id += 1;
+                        self.sessions.push(Session {
+                            id,
+                            role,
+                            rtc: *rtc,
+                            outgoing: HashMap::new(),
+                            sending: Vec::new(),
+                            connected: false,
+                            wake: None,
+                        });
                         self.stats.sessions.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(mpsc::TryRecvError::Empty) => break,
@@ -155,6 +192,7 @@ impl Worker {
     fn drive_all(&mut self) -> Option<Instant> {
         let mut earliest: Option<Instant> = None;
         let mut index = 0;
+        let mut received: Vec<RtpPacket> = Vec::new();
         while index < self.sessions.len() {
             let session = &mut self.sessions[index];
             let wake = loop {
@@ -164,11 +202,17 @@ impl Worker {
                         let _ = self.socket.send_to(&t.contents, t.destination);
                     }
                     Ok(Output::Event(event)) => match event {
-                        Event::RtpPacket(_) => {
+                        Event::RtpPacket(packet) => {
                             self.stats.rtp_packets_in.fetch_add(1, Ordering::Relaxed);
+                            if matches!(session.role, Role::Publish { .. }) {
+                                received.push(packet);
+                            }
                         }
                         Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                             session.rtc.disconnect();
+                        }
+                        Event::MediaAdded(added) if added.direction.is_sending() => {
+                            session.sending.push((added.mid, added.kind));
                         }
                         Event::Connected => {
                             session.connected = true;
@@ -186,7 +230,12 @@ impl Worker {
             session.wake = wake;
             if !session.rtc.is_alive() {
                 self.remove(index);
+                received.clear();
                 continue;
+            }
+            // Forward right away, then poll the others (which now have packets to send).
+            for packet in received.drain(..) {
+                self.forward(index, &packet);
             }
             if let Some(at) = wake {
                 earliest = Some(earliest.map_or(at, |e| e.min(at)));
@@ -194,6 +243,61 @@ impl Worker {
             index += 1;
         }
         earliest
+    }
+
+    /// Writes a publisher's packet to each of its subscribers that can take it.
+    fn forward(&mut self, from: usize, packet: &RtpPacket) {
+        let publisher = &self.sessions[from];
+        let Role::Publish { key } = &publisher.role else { return };
+        let pt = packet.header.payload_type;
+        let Some(codec) =
+            publisher.rtc.codec_config().find(|p| p.pt() == pt).map(|p| p.spec().codec)
+        else {
+            return;
+        };
+        if codec != Codec::Opus {
+            return; // Video forwarding needs keyframe handling first (see the module doc).
+        }
+        let (key, source) = (key.clone(), publisher.id);
+        let now = Instant::now();
+        for session in &mut self.sessions {
+            if session.role != (Role::Subscribe { publisher: key.clone() }) || !session.connected {
+                continue;
+            }
+            let Some((mid, out_pt)) = outgoing_track(session, MediaKind::Audio, codec) else {
+                continue;
+            };
+            let (rewriter, extended) = session
+                .outgoing
+                .entry(mid)
+                .or_insert_with(|| (RtpRewriter::new(48_000, false), None));
+            let incoming = Incoming {
+                source,
+                sequence: packet.header.sequence_number,
+                timestamp: packet.header.timestamp,
+                keyframe_start: true,
+            };
+            let Decision::Forward { sequence, timestamp } = rewriter.rewrite(incoming, now) else {
+                continue;
+            };
+            // Extend the 16-bit sequence number: its upper bits are SRTP's rollover counter,
+            // which starts at 0 on both ends.
+            let next = match *extended {
+                None => u64::from(sequence),
+                Some(last) => {
+                    last.wrapping_add_signed(i64::from(sequence.wrapping_sub(last as u16) as i16))
+                }
+            };
+            *extended = Some(next);
+            let write = RtpWrite::new(out_pt, next.into(), timestamp, now, packet.payload.clone())
+                .marker(packet.header.marker);
+            let mut direct = session.rtc.direct_api();
+            let Some(stream) = direct.stream_tx_by_mid(mid, None) else {
+                continue;
+            };
+            stream.write_rtp(write);
+            self.stats.rtp_packets_out.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn remove(&mut self, index: usize) {
@@ -236,4 +340,16 @@ impl Worker {
             tracing::debug!(error = %e, %source, "media input refused");
         }
     }
+}
+
+/// A subscription's outgoing track of `kind`, and the payload type it negotiated for `codec`.
+fn outgoing_track(session: &Session, kind: MediaKind, codec: Codec) -> Option<(Mid, Pt)> {
+    let mid = session.sending.iter().find(|(_, k)| *k == kind).map(|(mid, _)| *mid)?;
+    let media = session.rtc.media(mid)?;
+    let pt = session
+        .rtc
+        .codec_config()
+        .find(|p| p.spec().codec == codec && media.remote_pts().contains(&p.pt()))?
+        .pt();
+    Some((mid, pt))
 }
