@@ -5,7 +5,8 @@
 //!   remote address.
 //! - [`rewrite::RtpRewriter`]: one subscription track's outgoing SSRC, sequence numbers and
 //!   timestamps, continuous across a change of source.
-//! - [`keyframe::KeyframeRequests`]: when a keyframe request (PLI/FIR) may go to a publisher.
+//! - [`keyframe`]: when a keyframe request (PLI/FIR) may go to a publisher, and whether a VP8
+//!   or H.264 packet starts a keyframe (where a video subscription can begin).
 //!
 //! The rewriter and the keyframe throttle are sans-IO: fed with header fields and the time,
 //! no socket, clock or allocation per packet. Must not touch: HTTP, the store, or the events
