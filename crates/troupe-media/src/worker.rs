@@ -9,8 +9,10 @@
 //!
 //! Forwarding: an RTP packet from a publishing session is written, as it is (no depacketizing),
 //! to every session subscribed to that publisher that negotiated the same codec, each through
-//! its own [`RtpRewriter`] (its SSRC, sequence numbers and timestamps). Audio only so far:
-//! video needs the keyframe detection and keyframe requests that come next.
+//! its own [`RtpRewriter`] (its SSRC, sequence numbers and timestamps). A video subscription
+//! starts at a keyframe; while one waits, the publisher is asked for a keyframe (PLI,
+//! throttled). Still to come: forwarding subscribers' own keyframe requests and NACKs upstream,
+//! and per-packet work without the O(sessions) scan for subscribers.
 
 use std::{
     collections::HashMap,
@@ -28,12 +30,18 @@ use std::{
 use str0m::{
     Event, IceConnectionState, Input, Output, Rtc,
     format::Codec,
-    media::{MediaKind, Mid, Pt},
+    media::{KeyframeRequestKind, MediaKind, Mid, Pt},
     net::{Protocol, Receive},
     rtp::{RtpPacket, RtpWrite},
 };
 
-use crate::rewrite::{Decision, Incoming, RtpRewriter};
+use crate::{
+    keyframe::{KeyframeRequests, VideoCodec, starts_keyframe},
+    rewrite::{Decision, DropReason, Incoming, RtpRewriter},
+};
+
+/// The shortest interval between two keyframe requests to one publisher.
+const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Names a publisher within a worker: `<stage id>/<participant id>`.
 pub type PublisherKey = String;
@@ -58,6 +66,7 @@ pub struct WorkerStats {
     pub datagrams_in: AtomicU64,
     pub rtp_packets_in: AtomicU64,
     pub rtp_packets_out: AtomicU64,
+    pub keyframe_requests: AtomicU64,
     pub datagrams_dropped: AtomicU64,
 }
 
@@ -122,6 +131,8 @@ struct Session {
     connected: bool,
     /// When the session asked to be given the time next.
     wake: Option<Instant>,
+    /// Publishers: the throttle on keyframe requests sent to it.
+    keyframes: KeyframeRequests,
 }
 
 struct Worker {
@@ -152,6 +163,7 @@ impl Worker {
                             sending: Vec::new(),
                             connected: false,
                             wake: None,
+                            keyframes: KeyframeRequests::new(KEYFRAME_INTERVAL),
                         });
                         self.stats.sessions.fetch_add(1, Ordering::Relaxed);
                     }
@@ -255,30 +267,40 @@ impl Worker {
         else {
             return;
         };
-        if codec != Codec::Opus {
-            return; // Video forwarding needs keyframe handling first (see the module doc).
-        }
+        let (kind, clock_rate, video) = match codec {
+            Codec::Opus => (MediaKind::Audio, 48_000, None),
+            Codec::Vp8 => (MediaKind::Video, 90_000, Some(VideoCodec::Vp8)),
+            Codec::H264 => (MediaKind::Video, 90_000, Some(VideoCodec::H264)),
+            _ => return, // Not a codec stages forward (the answer did not offer it).
+        };
+        let keyframe_start = video.is_none_or(|c| starts_keyframe(c, &packet.payload));
         let (key, source) = (key.clone(), publisher.id);
         let now = Instant::now();
+        let mut needs_keyframe = false;
         for session in &mut self.sessions {
             if session.role != (Role::Subscribe { publisher: key.clone() }) || !session.connected {
                 continue;
             }
-            let Some((mid, out_pt)) = outgoing_track(session, MediaKind::Audio, codec) else {
+            let Some((mid, out_pt)) = outgoing_track(session, kind, codec) else {
                 continue;
             };
             let (rewriter, extended) = session
                 .outgoing
                 .entry(mid)
-                .or_insert_with(|| (RtpRewriter::new(48_000, false), None));
+                .or_insert_with(|| (RtpRewriter::new(clock_rate, video.is_some()), None));
             let incoming = Incoming {
                 source,
                 sequence: packet.header.sequence_number,
                 timestamp: packet.header.timestamp,
-                keyframe_start: true,
+                keyframe_start,
             };
-            let Decision::Forward { sequence, timestamp } = rewriter.rewrite(incoming, now) else {
-                continue;
+            let (sequence, timestamp) = match rewriter.rewrite(incoming, now) {
+                Decision::Forward { sequence, timestamp } => (sequence, timestamp),
+                Decision::Drop(DropReason::WaitingForKeyframe) => {
+                    needs_keyframe = true;
+                    continue;
+                }
+                Decision::Drop(DropReason::BeforeSwitch) => continue,
             };
             // Extend the 16-bit sequence number: its upper bits are SRTP's rollover counter,
             // which starts at 0 on both ends.
@@ -290,13 +312,30 @@ impl Worker {
             };
             *extended = Some(next);
             let write = RtpWrite::new(out_pt, next.into(), timestamp, now, packet.payload.clone())
-                .marker(packet.header.marker);
+                .marker(packet.header.marker)
+                .nackable(true);
             let mut direct = session.rtc.direct_api();
             let Some(stream) = direct.stream_tx_by_mid(mid, None) else {
                 continue;
             };
             stream.write_rtp(write);
             self.stats.rtp_packets_out.fetch_add(1, Ordering::Relaxed);
+        }
+        if needs_keyframe {
+            // A subscription waits for a keyframe (it is new, or its source changed): ask the
+            // publisher, at most once per interval however many wait.
+            self.request_keyframe(from, packet.header.ssrc, now);
+        }
+    }
+
+    /// Sends a PLI to a publisher for one of its streams, throttled.
+    fn request_keyframe(&mut self, publisher: usize, ssrc: str0m::rtp::Ssrc, now: Instant) {
+        let session = &mut self.sessions[publisher];
+        if session.keyframes.request(now)
+            && let Some(stream) = session.rtc.direct_api().stream_rx(&ssrc)
+        {
+            stream.request_keyframe(KeyframeRequestKind::Pli);
+            self.stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
         }
     }
 

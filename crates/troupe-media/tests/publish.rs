@@ -20,39 +20,52 @@ use troupe_media::{
     worker::{self, Role},
 };
 
-/// A publishing client: its `Rtc`, its socket and the audio track it sends.
+/// A WebRTC client: its `Rtc`, its socket and its one track (sent or received).
 struct Client {
     rtc: Rtc,
     socket: UdpSocket,
     mid: Mid,
+    kind: MediaKind,
     connected: bool,
-    /// Audio frames received (subscribers).
+    /// Frames received (subscribers).
     received: Vec<Vec<u8>>,
-    /// Publishers: when the next 20 ms frame is due, and its RTP time.
+    /// Publishers: when the next frame is due, and how many were sent.
     next_frame: Instant,
-    rtp_time: u64,
+    frames_sent: u64,
+    /// Video publishers: a keyframe was asked for (PLI); the next frame is one.
+    keyframe_wanted: bool,
+    keyframe_requests: usize,
+}
+
+fn alice() -> Role {
+    Role::Publish { key: "stage/alice".into() }
+}
+
+fn to_alice() -> Role {
+    Role::Subscribe { publisher: "stage/alice".into() }
 }
 
 impl Client {
     fn publish_to(worker: &worker::WorkerHandle) -> Client {
-        Client::join(worker, Direction::SendOnly, Role::Publish { key: "stage/alice".into() })
+        Client::join(worker, MediaKind::Audio, Direction::SendOnly, alice())
     }
 
     fn subscribe_to(worker: &worker::WorkerHandle) -> Client {
-        Client::join(
-            worker,
-            Direction::RecvOnly,
-            Role::Subscribe { publisher: "stage/alice".into() },
-        )
+        Client::join(worker, MediaKind::Audio, Direction::RecvOnly, to_alice())
     }
 
-    /// Offers one audio track, gets the server's answer, and applies it.
-    fn join(worker: &worker::WorkerHandle, direction: Direction, role: Role) -> Client {
+    /// Offers one track of `kind`, gets the server's answer, and applies it.
+    fn join(
+        worker: &worker::WorkerHandle,
+        kind: MediaKind,
+        direction: Direction,
+        role: Role,
+    ) -> Client {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut rtc = RtcConfig::new().build(Instant::now());
         rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
         let mut api = rtc.sdp_api();
-        let mid = api.add_media(MediaKind::Audio, direction, None, None, None);
+        let mid = api.add_media(kind, direction, None, None, None);
         let (offer, pending) = api.apply().unwrap();
         let (server, answer) =
             answer_offer(&offer.to_sdp_string(), worker.local_addr(), Instant::now()).unwrap();
@@ -63,14 +76,44 @@ impl Client {
             rtc,
             socket,
             mid,
+            kind,
             connected: false,
             received: Vec::new(),
             next_frame: Instant::now(),
-            rtp_time: 0,
+            frames_sent: 0,
+            keyframe_wanted: false,
+            keyframe_requests: 0,
         }
     }
 
-    /// Runs the client until `deadline`, sending a 20 ms Opus frame whenever connected.
+    /// Writes the next frame: Opus every 20 ms, or VP8 every 33 ms.
+    fn send_frame(&mut self) {
+        let (codec, clock, period) = match self.kind {
+            MediaKind::Audio => (Codec::Opus, Frequency::FORTY_EIGHT_KHZ, 20),
+            MediaKind::Video => (Codec::Vp8, Frequency::NINETY_KHZ, 33),
+        };
+        let counter = self.frames_sent as u8;
+        let frame = match self.kind {
+            // An Opus frame: TOC byte, then a counter so that frames can be told apart.
+            MediaKind::Audio => vec![0xF8u8, counter, 0xFE],
+            // A VP8 frame header (bit 0 clear: a keyframe), then the counter. A keyframe every
+            // 50 frames, or at once when asked.
+            MediaKind::Video => {
+                let key = self.keyframe_wanted || self.frames_sent % 50 == 0;
+                self.keyframe_wanted = false;
+                vec![if key { 0x10 } else { 0x11 }, counter, 0x9d, 0x01, 0x2a]
+            }
+        };
+        let writer = self.rtc.writer(self.mid).unwrap();
+        let pt = writer.payload_params().find(|p| p.spec().codec == codec).map(|p| p.pt()).unwrap();
+        let ticks = u64::from(clock.get()) * period / 1000;
+        let time = MediaTime::new(self.frames_sent * ticks, clock);
+        writer.write(pt, Instant::now(), time, frame).unwrap();
+        self.frames_sent += 1;
+        self.next_frame += Duration::from_millis(period);
+    }
+
+    /// Runs the client until `deadline` or `done`, sending frames when it publishes.
     fn run(&mut self, deadline: Instant, mut done: impl FnMut() -> bool) {
         let mut buffer = vec![0u8; 2048];
         while Instant::now() < deadline && !done() {
@@ -82,23 +125,16 @@ impl Client {
                     }
                     Output::Event(Event::Connected) => self.connected = true,
                     Output::Event(Event::MediaData(data)) => self.received.push(data.data.to_vec()),
+                    Output::Event(Event::KeyframeRequest(_)) => {
+                        self.keyframe_wanted = true;
+                        self.keyframe_requests += 1;
+                    }
                     Output::Event(_) => {}
                 }
             };
             let sending = self.rtc.media(self.mid).is_some_and(|m| m.direction().is_sending());
             if sending && self.connected && Instant::now() >= self.next_frame {
-                let writer = self.rtc.writer(self.mid).unwrap();
-                let pt = writer
-                    .payload_params()
-                    .find(|p| p.spec().codec == Codec::Opus)
-                    .map(|p| p.pt())
-                    .unwrap();
-                // An Opus frame (TOC byte, then a counter so that frames can be told apart).
-                let frame = vec![0xF8u8, (self.rtp_time / 960) as u8, 0xFE];
-                let time = MediaTime::new(self.rtp_time, Frequency::FORTY_EIGHT_KHZ);
-                writer.write(pt, Instant::now(), time, frame).unwrap();
-                self.rtp_time += 960;
-                self.next_frame += Duration::from_millis(20);
+                self.send_frame();
                 continue;
             }
             let wait = timeout
@@ -192,4 +228,21 @@ fn a_subscriber_receives_what_the_publisher_sends() {
         assert!(counters.windows(2).all(|w| w[1] == w[0].wrapping_add(1)), "{name}: {counters:?}");
     }
     assert!(worker.stats().rtp_packets_out.load(Ordering::Relaxed) >= 50);
+}
+
+#[test]
+fn a_late_video_subscriber_starts_at_a_keyframe_it_asked_for() {
+    let worker = worker::spawn(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let mut alice = Client::join(&worker, MediaKind::Video, Direction::SendOnly, alice());
+    // Alice publishes for a while, past her first (periodic) keyframe, before Bob arrives.
+    run_all(&mut [&mut alice], 10, |c| c[0].frames_sent >= 5);
+    let mut bob = Client::join(&worker, MediaKind::Video, Direction::RecvOnly, to_alice());
+    run_all(&mut [&mut alice, &mut bob], 15, |c| c[1].received.len() >= 10);
+    let stats = worker.stats();
+    assert!(bob.received.len() >= 10, "bob got {} frames; {stats:?}", bob.received.len());
+    assert_eq!(bob.received[0][0] & 0x01, 0, "bob's first frame is a keyframe");
+    assert!(alice.keyframe_requests >= 1, "the worker asked alice for a keyframe");
+    assert!(stats.keyframe_requests.load(Ordering::Relaxed) >= 1);
+    let counters: Vec<u8> = bob.received.iter().map(|f| f[1]).collect();
+    assert!(counters.windows(2).all(|w| w[1] == w[0].wrapping_add(1)), "{counters:?}");
 }
