@@ -99,7 +99,7 @@ impl Client {
             // A VP8 frame header (bit 0 clear: a keyframe), then the counter. A keyframe every
             // 50 frames, or at once when asked.
             MediaKind::Video => {
-                let key = self.keyframe_wanted || self.frames_sent % 50 == 0;
+                let key = self.keyframe_wanted || self.frames_sent.is_multiple_of(50);
                 self.keyframe_wanted = false;
                 vec![if key { 0x10 } else { 0x11 }, counter, 0x9d, 0x01, 0x2a]
             }
