@@ -70,14 +70,20 @@ pub struct WorkerStats {
     pub datagrams_dropped: AtomicU64,
 }
 
+/// Called once when a session ends, whatever ended it (from the worker thread: keep it short).
+pub type OnEnd = Box<dyn FnOnce() + Send>;
+
 enum Command {
-    AddSession(Box<Rtc>, Role),
+    AddSession { id: u64, rtc: Box<Rtc>, role: Role, on_end: OnEnd },
+    EndSession { id: u64 },
 }
 
 /// How the rest of the server reaches a worker.
 #[derive(Clone)]
 pub struct WorkerHandle {
     commands: mpsc::Sender<Command>,
+    /// Publishing sessions by key: what subscriptions may attach to.
+    publishers: Arc<std::sync::Mutex<HashMap<PublisherKey, u64>>>,
     local_addr: SocketAddr,
     stats: Arc<WorkerStats>,
 }
@@ -92,9 +98,27 @@ impl WorkerHandle {
         &self.stats
     }
 
-    /// Hands a session (built by [`crate::session::answer_offer`]) to the worker.
-    pub fn add_session(&self, rtc: Rtc, role: Role) -> bool {
-        self.commands.send(Command::AddSession(Box::new(rtc), role)).is_ok()
+    /// Hands a session (built by [`crate::session::answer_offer`]) to the worker. `id` must be
+    /// unique on this worker; `on_end` runs when the session ends.
+    pub fn add_session(&self, id: u64, rtc: Rtc, role: Role, on_end: OnEnd) -> bool {
+        if let Role::Publish { key } = &role {
+            self.lock_publishers().insert(key.clone(), id);
+        }
+        self.commands.send(Command::AddSession { id, rtc: Box::new(rtc), role, on_end }).is_ok()
+    }
+
+    /// Ends a session (WHIP DELETE, DisconnectParticipant, a replacing publish).
+    pub fn end_session(&self, id: u64) {
+        let _ = self.commands.send(Command::EndSession { id });
+    }
+
+    /// Whether someone publishes under `key` on this worker now.
+    pub fn is_publishing(&self, key: &str) -> bool {
+        self.lock_publishers().contains_key(key)
+    }
+
+    fn lock_publishers(&self) -> std::sync::MutexGuard<'_, HashMap<PublisherKey, u64>> {
+        self.publishers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -104,24 +128,26 @@ pub fn spawn(bind: SocketAddr) -> io::Result<WorkerHandle> {
     let local_addr = socket.local_addr()?;
     let (commands, receiver) = mpsc::channel();
     let stats = Arc::new(WorkerStats::default());
+    let publishers = Arc::new(std::sync::Mutex::new(HashMap::new()));
     let worker = Worker {
+        publishers: publishers.clone(),
         socket,
         local_addr,
         commands: receiver,
         sessions: Vec::new(),
-        next_session_id: 1,
         by_address: HashMap::new(),
         stats: stats.clone(),
     };
     thread::Builder::new()
         .name(format!("media-{}", local_addr.port()))
         .spawn(move || worker.run())?;
-    Ok(WorkerHandle { commands, local_addr, stats })
+    Ok(WorkerHandle { commands, publishers, local_addr, stats })
 }
 
 struct Session {
     /// Unique within the worker: tells sources apart in the rewriters.
     id: u64,
+    on_end: Option<OnEnd>,
     role: Role,
     rtc: Rtc,
     /// For subscriptions: the rewriter of each outgoing track, by its mid.
@@ -136,11 +162,11 @@ struct Session {
 }
 
 struct Worker {
+    publishers: Arc<std::sync::Mutex<HashMap<PublisherKey, u64>>>,
     socket: UdpSocket,
     local_addr: SocketAddr,
     commands: mpsc::Receiver<Command>,
     sessions: Vec<Session>,
-    next_session_id: u64,
     /// Remote address → index in `sessions`.
     by_address: HashMap<SocketAddr, usize>,
     stats: Arc<WorkerStats>,
@@ -152,10 +178,14 @@ impl Worker {
         loop {
             loop {
                 match self.commands.try_recv() {
-                    Ok(Command::AddSession(rtc, role)) => {
-                        let id = self.next_session_id;
-                        self.next_session_id += 1;
+                    Ok(Command::EndSession { id }) => {
+                        if let Some(s) = self.sessions.iter_mut().find(|s| s.id == id) {
+                            s.rtc.disconnect();
+                        }
+                    }
+                    Ok(Command::AddSession { id, rtc, role, on_end }) => {
                         self.sessions.push(Session {
+                            on_end: Some(on_end),
                             id,
                             role,
                             rtc: *rtc,
@@ -340,7 +370,18 @@ impl Worker {
     }
 
     fn remove(&mut self, index: usize) {
-        let session = self.sessions.swap_remove(index);
+        let mut session = self.sessions.swap_remove(index);
+        if let Role::Publish { key } = &session.role {
+            let mut publishers =
+                self.publishers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Only if it is still this session's: a newer publish may have taken the key.
+            if publishers.get(key) == Some(&session.id) {
+                publishers.remove(key);
+            }
+        }
+        if let Some(on_end) = session.on_end.take() {
+            on_end();
+        }
         if session.connected {
             self.stats.connected_sessions.fetch_sub(1, Ordering::Relaxed);
         }

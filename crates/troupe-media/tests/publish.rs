@@ -4,7 +4,7 @@
 
 use std::{
     net::{SocketAddr, UdpSocket},
-    sync::atomic::Ordering,
+    sync::atomic::{AtomicU64, Ordering},
     time::{Duration, Instant},
 };
 
@@ -69,7 +69,9 @@ impl Client {
         let (offer, pending) = api.apply().unwrap();
         let (server, answer) =
             answer_offer(&offer.to_sdp_string(), worker.local_addr(), Instant::now()).unwrap();
-        assert!(worker.add_session(server, role));
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        assert!(worker.add_session(id, server, role, Box::new(|| {})));
         let answer = SdpAnswer::from_sdp_string(&answer).unwrap();
         rtc.sdp_api().accept_answer(pending, answer).unwrap();
         Client {
@@ -245,4 +247,32 @@ fn a_late_video_subscriber_starts_at_a_keyframe_it_asked_for() {
     assert!(stats.keyframe_requests.load(Ordering::Relaxed) >= 1);
     let counters: Vec<u8> = bob.received.iter().map(|f| f[1]).collect();
     assert!(counters.windows(2).all(|w| w[1] == w[0].wrapping_add(1)), "{counters:?}");
+}
+
+#[test]
+fn ending_a_publish_session_calls_back_and_frees_the_publisher_key() {
+    let worker = worker::spawn(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    let mut first = Client::publish_to(&worker);
+    assert!(worker.is_publishing("stage/alice"));
+    run_all(&mut [&mut first], 10, |c| c[0].connected);
+    let (ended_tx, ended_rx) = std::sync::mpsc::channel();
+    // A second publish session for the same key, ended right away: its callback runs, and
+    // the key stays with the first session's replacement logic (the newer one holds it).
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut rtc = RtcConfig::new().build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
+    let mut api = rtc.sdp_api();
+    api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, _pending) = api.apply().unwrap();
+    let (server, _) =
+        answer_offer(&offer.to_sdp_string(), worker.local_addr(), Instant::now()).unwrap();
+    assert!(worker.add_session(
+        9_999,
+        server,
+        alice(),
+        Box::new(move || ended_tx.send(()).unwrap())
+    ));
+    worker.end_session(9_999);
+    ended_rx.recv_timeout(Duration::from_secs(5)).expect("the end callback ran");
+    assert!(!worker.is_publishing("stage/alice"), "the key was the ended session's");
 }
