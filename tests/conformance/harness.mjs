@@ -25,9 +25,17 @@ export function tempDataDir() {
   return mkdtempSync(join(tmpdir(), 'troupe-conformance-'));
 }
 
+/** A UDP port for a test server's media worker, unlikely to collide with another's. */
+function mediaPort() {
+  mediaPort.last = 20000 + Math.floor(Math.random() * 30000);
+  return mediaPort.last;
+}
+
 /** Starts `troupe serve --dev` and resolves once it printed its ready line. */
 export async function startServer({ args = [], env = {}, dataDir = tempDataDir(), keepData = false } = {}) {
-  const child = spawn(troupeBin, ['serve', '--dev', '--bind', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
+  // Every test server gets its own media port, so that servers can run side by side.
+  const udp = args.includes('--udp-ports') ? [] : ['--udp-ports', `${mediaPort()}-${mediaPort.last}`];
+  const child = spawn(troupeBin, ['serve', '--dev', '--bind', '127.0.0.1:0', '--data-dir', dataDir, ...udp, ...args], {
     env: { ...process.env, RUST_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

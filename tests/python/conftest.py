@@ -3,6 +3,7 @@ AWS CLI) and builds boto3 clients pointed at them. Each server gets its own data
 an ephemeral port, and must shut down cleanly (exit code 0) on SIGTERM."""
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -29,8 +30,15 @@ class Server:
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="troupe-pytest-"))
         self.stderr = tempfile.TemporaryFile()
         env = {**os.environ, "RUST_LOG": "warn"}
+        port = random.randint(20000, 49999)
         self.proc = subprocess.Popen(
-            [TROUPE_BIN, "serve", "--dev", "--bind", "127.0.0.1:0", "--data-dir", str(self.data_dir), *args],
+            [
+                TROUPE_BIN, "serve", "--dev", "--bind", "127.0.0.1:0",
+                "--data-dir", str(self.data_dir),
+                # Its own media port, so that test servers can run side by side.
+                "--udp-ports", f"{port}-{port}",
+                *args,
+            ],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
         )
         self.stdout = ""

@@ -11,4 +11,4 @@ pub mod hub;
 pub mod messages;
 pub mod presence;
 pub mod socket;
-mod user_agent;
+pub mod user_agent;

@@ -1,6 +1,8 @@
 //! The media plane.
 //!
 //! - [`session`]: a WHIP session's WebRTC endpoint (str0m, ICE-lite, RTP mode).
+//! - [`client`]: a WebRTC client (str0m) that publishes or receives numbered frames, for the
+//!   tests and the load tool.
 //! - [`worker`]: a media worker thread — one UDP socket, its sessions, O(1) demultiplexing by
 //!   remote address.
 //! - [`rewrite::RtpRewriter`]: one subscription track's outgoing SSRC, sequence numbers and
@@ -13,6 +15,7 @@
 //! plane; the WHIP endpoint and the stage hubs talk to workers through typed commands
 //! (DESIGN §3).
 
+pub mod client;
 pub mod keyframe;
 pub mod rewrite;
 pub mod session;

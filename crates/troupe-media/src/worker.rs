@@ -112,6 +112,11 @@ impl WorkerHandle {
         let _ = self.commands.send(Command::EndSession { id });
     }
 
+    /// How many publishing keys start with `prefix` (a stage's: `<stage id>/`).
+    pub fn publisher_count(&self, prefix: &str) -> usize {
+        self.lock_publishers().keys().filter(|k| k.starts_with(prefix)).count()
+    }
+
     /// Whether someone publishes under `key` on this worker now.
     pub fn is_publishing(&self, key: &str) -> bool {
         self.lock_publishers().contains_key(key)

@@ -6,11 +6,13 @@ mod cli;
 mod config;
 mod http_routes;
 mod logging;
+mod media_plane;
 mod node;
 mod node_keys_cmd;
 mod serve;
 mod store_metrics;
 mod token_cmd;
+mod whip;
 
 use std::process::ExitCode;
 

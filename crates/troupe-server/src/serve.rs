@@ -9,8 +9,8 @@ use troupe_control::{ControlNotice, http::api_router, http::unknown_route, metri
 use troupe_events::{hub::StageHubs, presence::PresenceConfig, socket::events_router};
 
 use crate::{
-    cli::ServeArgs, config::default_public_url, http_routes, logging, node, node::Failure,
-    store_metrics::StoreGauges,
+    cli::ServeArgs, config::default_public_url, http_routes, logging, media_plane::MediaPlane,
+    node, node::Failure, store_metrics::StoreGauges, whip,
 };
 
 /// How often expired token records and revocations are dropped.
@@ -44,6 +44,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let presence =
         PresenceConfig { grace: settings.media_limits.presence_grace, ..PresenceConfig::default() };
     let hubs = StageHubs::new(plane.store().clone(), presence);
+    let media =
+        Arc::new(MediaPlane::start(settings.node_ip, settings.udp_ports).map_err(Failure::other)?);
 
     let mut registry = Registry::default();
     let api_metrics = ApiMetrics::default();
@@ -61,6 +63,15 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         settings.dev,
     )
     .merge(events_router(plane.clone(), hubs.clone()))
+    .merge(
+        whip::router(
+            plane.clone(),
+            hubs.clone(),
+            media.clone(),
+            settings.media_limits.max_publishers as usize,
+        )
+        .layer(cors(&settings.cors_origins)),
+    )
     .merge(api_router(plane.clone(), api_metrics))
     .fallback(unknown_route);
 
@@ -80,7 +91,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         cors_origins = %settings.cors_origins.join(","),
         max_publishers = settings.media_limits.max_publishers,
         max_subscribers = settings.media_limits.max_subscribers,
-        "troupe started (media plane not built yet: UDP ports reserved in configuration only)"
+        "troupe started"
     );
     let open_url = if settings.demo {
         format!("{}/", settings.public_url)
@@ -154,6 +165,26 @@ fn bind_failure(settings: &crate::config::Settings, e: std::io::Error) -> Failur
         }
         _ => Failure::other(message),
     }
+}
+
+/// CORS for the WHIP endpoints: apps call them from their own origin, and read `Location`.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("if-match"),
+        ])
+        .expose_headers([header::LOCATION, header::ETAG])
 }
 
 /// Hands DisconnectParticipant and DeleteStage to the stages' hubs.

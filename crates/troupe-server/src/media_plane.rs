@@ -1,0 +1,95 @@
+//! The node's media workers: one per UDP port of the configured range, each a thread with its
+//! socket. Stages are pinned to a worker by their id, so a stage never spans workers (its
+//! publishers and subscribers share one thread and forward to each other without locks).
+
+use std::{
+    collections::HashMap,
+    hash::{DefaultHasher, Hash, Hasher},
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use troupe_media::worker::{self, WorkerHandle};
+
+/// A media session as the WHIP endpoint knows it.
+#[derive(Debug, Clone)]
+pub struct SessionEntry {
+    pub worker: usize,
+    pub id: u64,
+    pub stage_id: String,
+    pub participant_id: String,
+}
+
+pub struct MediaPlane {
+    workers: Vec<WorkerHandle>,
+    node_ip: IpAddr,
+    next_id: AtomicU64,
+    sessions: Mutex<HashMap<u64, SessionEntry>>,
+}
+
+impl MediaPlane {
+    /// Starts one worker per port. Binds loopback when the node IP is loopback (nothing else
+    /// could reach it), every interface otherwise.
+    pub fn start(node_ip: IpAddr, ports: (u16, u16)) -> Result<MediaPlane, String> {
+        let bind_ip =
+            if node_ip.is_loopback() { node_ip } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
+        let workers = (ports.0..=ports.1)
+            .map(|port| {
+                worker::spawn(SocketAddr::new(bind_ip, port))
+                    .map_err(|e| format!("cannot use UDP port {port} for media: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(MediaPlane {
+            workers,
+            node_ip,
+            next_id: AtomicU64::new(1),
+            sessions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The worker a stage lives on.
+    pub fn worker_for(&self, stage_id: &str) -> (usize, &WorkerHandle) {
+        let mut hasher = DefaultHasher::new();
+        stage_id.hash(&mut hasher);
+        let index = (hasher.finish() % self.workers.len() as u64) as usize;
+        (index, &self.workers[index])
+    }
+
+    pub fn worker(&self, index: usize) -> Option<&WorkerHandle> {
+        self.workers.get(index)
+    }
+
+    /// The address put in the ICE candidate of a worker's sessions.
+    pub fn candidate(&self, worker: &WorkerHandle) -> SocketAddr {
+        SocketAddr::new(self.node_ip, worker.local_addr().port())
+    }
+
+    pub fn new_session_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, SessionEntry>> {
+        self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn register(&self, entry: SessionEntry) {
+        self.lock().insert(entry.id, entry);
+    }
+
+    pub fn forget(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    pub fn session(&self, id: u64) -> Option<SessionEntry> {
+        self.lock().get(&id).cloned()
+    }
+
+    /// How many participants publish on a stage now.
+    pub fn publishers_on(&self, stage_id: &str) -> usize {
+        let (_, worker) = self.worker_for(stage_id);
+        worker.publisher_count(&format!("{stage_id}/"))
+    }
+}

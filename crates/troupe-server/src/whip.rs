@@ -1,0 +1,286 @@
+//! WHIP (RFC 9725) on the IVS paths: `POST /whip` publishes, `POST /whip/subscribe/{id}`
+//! subscribes to one publisher, `DELETE /whip/session/{id}` ends a session. The bearer token
+//! is the participant token. Media sessions join their stage's hub as connections, so presence,
+//! history, replacement and DisconnectParticipant/DeleteStage apply to them as to sockets.
+
+// Helpers return the refusal `Response` itself as their error: built once per refused request,
+// never on a hot path, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{delete, post},
+};
+use time::OffsetDateTime;
+use troupe_control::{ControlPlane, participant_auth::VerifiedParticipant};
+use troupe_events::{
+    hub::{Outbound, StageHubs},
+    presence::{ConnectionKind, Input, ParticipantInfo},
+    socket::refusal,
+    user_agent::client_details,
+};
+use troupe_media::{
+    session::answer_offer,
+    worker::{Role, WorkerHandle},
+};
+
+use crate::media_plane::{MediaPlane, SessionEntry};
+
+/// SDP bodies larger than this are refused (DESIGN §2 limits).
+const MAX_SDP_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+struct WhipState {
+    plane: ControlPlane,
+    hubs: Arc<StageHubs>,
+    media: Arc<MediaPlane>,
+    max_publishers: usize,
+}
+
+pub fn router(
+    plane: ControlPlane,
+    hubs: Arc<StageHubs>,
+    media: Arc<MediaPlane>,
+    max_publishers: usize,
+) -> Router {
+    Router::new()
+        .route("/whip", post(publish))
+        .route("/whip/subscribe/{participant_id}", post(subscribe))
+        .route("/whip/session/{id}", delete(end).patch(patch))
+        // Our own limit gives the IVS-shaped 413; this one only stops runaway bodies.
+        .layer(DefaultBodyLimit::max(MAX_SDP_BYTES * 2))
+        .with_state(WhipState { plane, hubs, media, max_publishers })
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
+}
+
+async fn authenticate(
+    state: &WhipState,
+    headers: &HeaderMap,
+) -> Result<VerifiedParticipant, Response> {
+    let Some(token) = bearer(headers) else {
+        return Err(refusal(
+            StatusCode::UNAUTHORIZED,
+            "TOKEN_MALFORMED",
+            "send the participant token as Authorization: Bearer <token>",
+        ));
+    };
+    state.plane.verify_participant_token(token, OffsetDateTime::now_utc()).await.map_err(|r| {
+        let status = StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+        refusal(status, r.code(), r.to_string())
+    })
+}
+
+fn check_offer(headers: &HeaderMap, body: &Bytes) -> Result<String, Response> {
+    if body.len() > MAX_SDP_BYTES {
+        return Err(refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "INVALID_INPUT",
+            format!("the SDP offer is {} bytes; the limit is {MAX_SDP_BYTES}", body.len()),
+        ));
+    }
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.starts_with("application/sdp") {
+        return Err(refusal(
+            StatusCode::BAD_REQUEST,
+            "INVALID_INPUT",
+            format!(
+                "the body must be an SDP offer (Content-Type: application/sdp), not {content_type:?}"
+            ),
+        ));
+    }
+    String::from_utf8(body.to_vec()).map_err(|_| {
+        refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", "the SDP offer is not UTF-8")
+    })
+}
+
+fn info(verified: &VerifiedParticipant) -> ParticipantInfo {
+    let c = &verified.claims;
+    ParticipantInfo {
+        user_id: c.user_id.clone(),
+        attributes: c.attributes.clone(),
+        can_publish: c.capabilities.allow_publish,
+        can_subscribe: c.capabilities.allow_subscribe,
+    }
+}
+
+async fn publish(State(state): State<WhipState>, headers: HeaderMap, body: Bytes) -> Response {
+    let verified = match authenticate(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Err(r) = verified.require_publish() {
+        return refusal(StatusCode::FORBIDDEN, r.code(), r.to_string());
+    }
+    let offer = match check_offer(&headers, &body) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let stage_id = verified.stage.id.clone();
+    let participant = verified.participant_id().to_string();
+    let key = format!("{stage_id}/{participant}");
+    let (_, worker) = state.media.worker_for(&stage_id);
+    let republish = worker.is_publishing(&key);
+    if !republish && state.media.publishers_on(&stage_id) >= state.max_publishers {
+        return refusal(
+            StatusCode::FORBIDDEN,
+            "STAGE_AT_CAPACITY",
+            format!("the stage already has {} publishers", state.max_publishers),
+        );
+    }
+    start_session(
+        &state,
+        &headers,
+        &verified,
+        &offer,
+        Role::Publish { key },
+        ConnectionKind::Publish,
+    )
+    .await
+}
+
+async fn subscribe(
+    State(state): State<WhipState>,
+    Path(publisher): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let verified = match authenticate(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Err(r) = verified.require_subscribe() {
+        return refusal(StatusCode::FORBIDDEN, r.code(), r.to_string());
+    }
+    let offer = match check_offer(&headers, &body) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let key = format!("{}/{publisher}", verified.stage.id);
+    let (_, worker) = state.media.worker_for(&verified.stage.id);
+    if !worker.is_publishing(&key) {
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "PUBLISHER_NOT_FOUND",
+            format!("participant {publisher} is not publishing on this stage"),
+        );
+    }
+    let role = Role::Subscribe { publisher: key };
+    let kind = ConnectionKind::Subscribe { publisher };
+    start_session(&state, &headers, &verified, &offer, role, kind).await
+}
+
+/// Answers the offer, hands the session to the stage's worker and joins it to the stage's hub.
+async fn start_session(
+    state: &WhipState,
+    headers: &HeaderMap,
+    verified: &VerifiedParticipant,
+    offer: &str,
+    role: Role,
+    kind: ConnectionKind,
+) -> Response {
+    let stage_id = verified.stage.id.clone();
+    let participant = verified.participant_id().to_string();
+    let (worker_index, worker) = state.media.worker_for(&stage_id);
+    let (rtc, answer) =
+        match answer_offer(offer, state.media.candidate(worker), std::time::Instant::now()) {
+            Ok(pair) => pair,
+            Err(e) => return refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.to_string()),
+        };
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut client = client_details(user_agent);
+    client.details.protocol = Some("WHIP".into());
+    let hub = state.hubs.hub(&stage_id);
+    let Some((connection, mut outbound)) =
+        hub.connect(participant.clone(), info(verified), kind, client).await
+    else {
+        return refusal(StatusCode::NOT_FOUND, "STAGE_DELETED", "the stage is gone");
+    };
+    let id = state.media.new_session_id();
+    state.media.register(SessionEntry {
+        worker: worker_index,
+        id,
+        stage_id: stage_id.clone(),
+        participant_id: participant.clone(),
+    });
+    // When the worker ends the session (client gone, DELETE, failure), the hub learns of it.
+    let runtime = tokio::runtime::Handle::current();
+    let (media, hub_for_end) = (state.media.clone(), hub.clone());
+    let on_end = Box::new(move || {
+        media.forget(id);
+        runtime.spawn(async move { hub_for_end.input(Input::Closed { connection }).await });
+    });
+    if !worker.add_session(id, rtc, role, on_end) {
+        return refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "FAILED",
+            "the media worker is not running",
+        );
+    }
+    // When the hub closes the connection (replaced, disconnected, stage deleted), the media ends.
+    let worker_for_close: WorkerHandle = worker.clone();
+    tokio::spawn(async move {
+        while let Some(message) = outbound.recv().await {
+            if let Outbound::Close { .. } = message {
+                worker_for_close.end_session(id);
+                break;
+            }
+        }
+    });
+    let location = format!("/whip/session/{id}");
+    let mut response = (StatusCode::CREATED, answer).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/sdp"));
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(header::LOCATION, v);
+    }
+    response
+}
+
+async fn end(
+    State(state): State<WhipState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let verified = match authenticate(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let entry = id.parse::<u64>().ok().and_then(|id| state.media.session(id));
+    let mine = |e: &SessionEntry| {
+        e.participant_id == verified.participant_id() && e.stage_id == verified.stage.id
+    };
+    let Some(entry) = entry.filter(mine) else {
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "INVALID_INPUT",
+            format!("no session {id} of yours"),
+        );
+    };
+    if let Some(worker) = state.media.worker(entry.worker) {
+        worker.end_session(entry.id);
+    }
+    StatusCode::OK.into_response()
+}
+
+/// Trickle ICE and ICE restarts are not supported yet: the answer carries every candidate the
+/// server has (ICE-lite), so clients need not trickle. RFC 9725 lets a server refuse with 405.
+async fn patch() -> Response {
+    let mut response = refusal(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "INVALID_INPUT",
+        "trickle ICE and ICE restart are not supported: the answer has all candidates",
+    );
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
+    response
+}
