@@ -379,9 +379,17 @@ impl Worker {
         if let Role::Publish { key } = &session.role {
             let mut publishers =
                 self.publishers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            // Only if it is still this session's: a newer publish may have taken the key.
+            // Only if it is still this session's: a newer publish may have taken the key, and
+            // then its subscribers carry on with the new source.
             if publishers.get(key) == Some(&session.id) {
                 publishers.remove(key);
+                drop(publishers);
+                // The publisher is gone: its subscriptions end (the client subscribes again
+                // when it publishes again, as it learns from the stage state).
+                let gone = Role::Subscribe { publisher: key.clone() };
+                for other in self.sessions.iter_mut().filter(|s| s.role == gone) {
+                    other.rtc.disconnect();
+                }
             }
         }
         if let Some(on_end) = session.on_end.take() {

@@ -130,3 +130,42 @@ fn ending_a_publish_session_calls_back_and_frees_the_publisher_key() {
     ended_rx.recv_timeout(Duration::from_secs(5)).expect("the end callback ran");
     assert!(!worker.is_publishing("stage/alice"));
 }
+
+#[test]
+fn subscriptions_end_when_their_publisher_stops_but_not_when_it_republishes() {
+    let worker = worker::spawn(SocketAddr::from(LOOPBACK)).unwrap();
+    let (ended_tx, ended_rx) = std::sync::mpsc::channel::<&'static str>();
+    let add = |id, kind_dir: (MediaKind, Direction), role, name: &'static str| {
+        let (mut client, offer) =
+            Client::offer(SocketAddr::from(LOOPBACK), kind_dir.0, kind_dir.1).unwrap();
+        let (server, answer) = answer_offer(&offer, worker.local_addr(), Instant::now()).unwrap();
+        let tx = ended_tx.clone();
+        assert!(worker.add_session(id, server, role, Box::new(move || tx.send(name).unwrap())));
+        client.accept(&answer).unwrap();
+        client
+    };
+    let send = (MediaKind::Audio, Direction::SendOnly);
+    let recv = (MediaKind::Audio, Direction::RecvOnly);
+    let mut first = add(101, send, alice(), "first publish");
+    let mut bob = add(102, recv, to_alice(), "bob");
+    run_together(&mut [&mut first, &mut bob], Duration::from_secs(10), |c| {
+        c[1].received.len() >= 5
+    })
+    .unwrap();
+    // Alice republishes: the newer session takes the key; the first one ends; bob carries on.
+    let mut second = add(103, send, alice(), "second publish");
+    worker.end_session(101);
+    assert_eq!(ended_rx.recv_timeout(Duration::from_secs(5)).unwrap(), "first publish");
+    let before = bob.received.len();
+    run_together(&mut [&mut second, &mut bob], Duration::from_secs(10), |c| {
+        c[1].received.len() >= before + 10
+    })
+    .unwrap();
+    assert!(bob.received.len() >= before + 10, "bob hears the new publish");
+    // Alice stops for good: bob's subscription ends.
+    worker.end_session(103);
+    let mut ended: Vec<&str> = vec![ended_rx.recv_timeout(Duration::from_secs(5)).unwrap()];
+    ended.push(ended_rx.recv_timeout(Duration::from_secs(5)).unwrap());
+    ended.sort();
+    assert_eq!(ended, vec!["bob", "second publish"]);
+}
