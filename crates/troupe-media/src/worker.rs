@@ -64,6 +64,9 @@ pub struct WorkerStats {
     pub sessions: AtomicU64,
     pub connected_sessions: AtomicU64,
     pub datagrams_in: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub datagrams_out: AtomicU64,
+    pub bytes_out: AtomicU64,
     pub rtp_packets_in: AtomicU64,
     pub rtp_packets_out: AtomicU64,
     pub keyframe_requests: AtomicU64,
@@ -86,6 +89,12 @@ pub struct WorkerHandle {
     publishers: Arc<std::sync::Mutex<HashMap<PublisherKey, u64>>>,
     local_addr: SocketAddr,
     stats: Arc<WorkerStats>,
+}
+
+impl std::fmt::Debug for WorkerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerHandle").field("local_addr", &self.local_addr).finish_non_exhaustive()
+    }
 }
 
 impl WorkerHandle {
@@ -246,7 +255,12 @@ impl Worker {
                 match session.rtc.poll_output() {
                     Ok(Output::Timeout(at)) => break Some(at),
                     Ok(Output::Transmit(t)) => {
-                        let _ = self.socket.send_to(&t.contents, t.destination);
+                        if self.socket.send_to(&t.contents, t.destination).is_ok() {
+                            self.stats.datagrams_out.fetch_add(1, Ordering::Relaxed);
+                            self.stats
+                                .bytes_out
+                                .fetch_add(t.contents.len() as u64, Ordering::Relaxed);
+                        }
                     }
                     Ok(Output::Event(event)) => match event {
                         Event::RtpPacket(packet) => {
@@ -411,6 +425,7 @@ impl Worker {
 
     fn receive(&mut self, datagram: &[u8], source: SocketAddr) {
         self.stats.datagrams_in.fetch_add(1, Ordering::Relaxed);
+        self.stats.bytes_in.fetch_add(datagram.len() as u64, Ordering::Relaxed);
         let Ok(contents) = datagram.try_into() else {
             // Not STUN, DTLS or SRTP: garbage on the port.
             self.stats.datagrams_dropped.fetch_add(1, Ordering::Relaxed);

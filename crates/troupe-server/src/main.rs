@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod http_routes;
 mod logging;
+mod media_metrics;
 mod media_plane;
 mod node;
 mod node_keys_cmd;

@@ -23,6 +23,7 @@ pub struct SessionEntry {
     pub participant_id: String,
 }
 
+#[derive(Debug)]
 pub struct MediaPlane {
     workers: Vec<WorkerHandle>,
     node_ip: IpAddr,
@@ -56,6 +57,10 @@ impl MediaPlane {
         stage_id.hash(&mut hasher);
         let index = (hasher.finish() % self.workers.len() as u64) as usize;
         (index, &self.workers[index])
+    }
+
+    pub fn workers(&self) -> &[WorkerHandle] {
+        &self.workers
     }
 
     pub fn worker(&self, index: usize) -> Option<&WorkerHandle> {

@@ -9,8 +9,8 @@ use troupe_control::{ControlNotice, http::api_router, http::unknown_route, metri
 use troupe_events::{hub::StageHubs, presence::PresenceConfig, socket::events_router};
 
 use crate::{
-    cli::ServeArgs, config::default_public_url, http_routes, logging, media_plane::MediaPlane,
-    node, node::Failure, store_metrics::StoreGauges, whip,
+    cli::ServeArgs, config::default_public_url, http_routes, logging, media_metrics::MediaMetrics,
+    media_plane::MediaPlane, node, node::Failure, store_metrics::StoreGauges, whip,
 };
 
 /// How often expired token records and revocations are dropped.
@@ -52,6 +52,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     api_metrics.register(&mut registry);
     let gauges = StoreGauges::default();
     gauges.register(&mut registry);
+    registry.register_collector(Box::new(MediaMetrics::new(media.clone())));
     let registry = Arc::new(registry);
 
     let app: Router = http_routes::router(

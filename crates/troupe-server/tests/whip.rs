@@ -158,6 +158,21 @@ fn publish_and_subscribe_over_whip() {
     .unwrap();
     assert!(bob.received.len() >= 20, "bob got {} frames", bob.received.len());
 
+    // The metrics show the media that went through the worker.
+    let metrics = http(server.addr, "GET", "/metrics", None, "").body;
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains("worker="))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(value("troupe_media_rtp_packets_in_total") >= 20, "{metrics}");
+    assert!(value("troupe_media_rtp_packets_out_total") >= 20, "{metrics}");
+    assert_eq!(value("troupe_media_publishers"), 1);
+    assert_eq!(value("troupe_media_connected_sessions"), 2);
+
     // DELETE ends alice's publish: new subscriptions to her are refused.
     let response = http(server.addr, "DELETE", &location, Some(&alice_token), "");
     assert_eq!(response.status, 200, "{}", response.body);
