@@ -150,7 +150,19 @@ async fn serve(
     let Some((connection, mut outbound)) =
         hub.connect(participant.clone(), info, ConnectionKind::Events, client).await
     else {
-        let _ = send(&mut socket, close_message(4500, "STAGE_UNAVAILABLE")).await;
+        // The hub is gone: the stage was deleted while this socket was being upgraded. Say
+        // so as DeleteStage would have; anything else is a server-side failure.
+        let now = OffsetDateTime::now_utc();
+        let (code, reason) = match plane.verify_participant_token(&verified.token, now).await {
+            Err(TokenRejection::StageDeleted(_)) => {
+                let reason = DisconnectReason::StageDeleted;
+                let text = ServerMessage::disconnected(reason).to_json();
+                let _ = send(&mut socket, Message::Text(text.into())).await;
+                (reason.close_code(), reason.as_str())
+            }
+            _ => (4500, "STAGE_UNAVAILABLE"),
+        };
+        let _ = send(&mut socket, close_message(code, reason)).await;
         return;
     };
     // DisconnectParticipant or DeleteStage may have landed between the check before the
