@@ -31,7 +31,7 @@ after(async () => {
 });
 
 // Runs in the page: WHIP with nothing but the browser's own APIs.
-async function whipInPage({ url, token, publish }) {
+async function whipInPage({ url, token, publish, audioOnly = false }) {
   const pc = new RTCPeerConnection();
   window.pc = pc;
   if (publish) {
@@ -39,7 +39,7 @@ async function whipInPage({ url, token, publish }) {
     for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly' });
   } else {
     pc.addTransceiver('audio', { direction: 'recvonly' });
-    pc.addTransceiver('video', { direction: 'recvonly' });
+    if (!audioOnly) pc.addTransceiver('video', { direction: 'recvonly' });
   }
   await pc.setLocalDescription(await pc.createOffer());
   const res = await fetch(url, {
@@ -91,6 +91,22 @@ test('Chromium publishes over WHIP and another Chromium page decodes it', async 
   }
   assert.ok(stats.framesDecoded > 10, `frames decoded: ${JSON.stringify(stats)}`);
   assert.ok(stats.audioPackets > 10, `audio packets: ${JSON.stringify(stats)}`);
+
+  // An audio-only subscription (an audio-only guest's view): audio, and no video at all.
+  const carol = await token('carol');
+  const listener = await browser.newPage();
+  await listener.goto(`${server.url}/healthz`);
+  await listener.evaluate(whipInPage, { url: `${stage.endpoints.whip}/subscribe/${alice.participantId}`, token: carol.token, publish: false, audioOnly: true });
+  let heard;
+  for (let i = 0; i < 100; i++) {
+    heard = await inboundStats(listener);
+    if (heard.audioPackets > 10) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(heard.audioPackets > 10, `audio-only: ${JSON.stringify(heard)}`);
+  const videoReceivers = await listener.evaluate(() => window.pc.getReceivers().filter((r) => r.track.kind === 'video').length);
+  assert.equal(videoReceivers, 0, 'no video track at all');
   await publisher.close();
   await subscriber.close();
+  await listener.close();
 });
