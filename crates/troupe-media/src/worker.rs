@@ -40,6 +40,9 @@ use crate::{
     rewrite::{Decision, DropReason, Incoming, RtpRewriter},
 };
 
+/// How long a session may take to complete ICE and DTLS.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The shortest interval between two keyframe requests to one publisher.
 const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -113,7 +116,43 @@ impl WorkerHandle {
         if let Role::Publish { key } = &role {
             self.lock_publishers().insert(key.clone(), id);
         }
-        self.commands.send(Command::AddSession { id, rtc: Box::new(rtc), role, on_end }).is_ok()
+        let command = Command::AddSession { id, rtc: Box::new(rtc), role, on_end };
+        match self.commands.send(command) {
+            Ok(()) => true,
+            // The worker is gone: undo the claim and report the session as ended at once.
+            Err(mpsc::SendError(Command::AddSession { id, role, on_end, .. })) => {
+                if let Role::Publish { key } = role {
+                    let mut publishers = self.lock_publishers();
+                    if publishers.get(&key) == Some(&id) {
+                        publishers.remove(&key);
+                    }
+                }
+                on_end();
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Claims a stage's publisher slot for `key` (a republish keeps its slot), unless the
+    /// stage already has `max` publishers. Claiming before the session exists closes the race
+    /// of concurrent first publishes, and keeps a republish's subscribers with the key.
+    pub fn claim_publisher(&self, key: &str, stage_prefix: &str, id: u64, max: usize) -> bool {
+        let mut publishers = self.lock_publishers();
+        let count = publishers.keys().filter(|k| k.starts_with(stage_prefix)).count();
+        if !publishers.contains_key(key) && count >= max {
+            return false;
+        }
+        publishers.insert(key.to_string(), id);
+        true
+    }
+
+    /// Gives up a claim that did not become a session (only if it is still `id`'s).
+    pub fn release_publisher(&self, key: &str, id: u64) {
+        let mut publishers = self.lock_publishers();
+        if publishers.get(key) == Some(&id) {
+            publishers.remove(key);
+        }
     }
 
     /// Ends a session (WHIP DELETE, DisconnectParticipant, a replacing publish).
@@ -154,13 +193,15 @@ pub fn spawn(bind: SocketAddr) -> io::Result<WorkerHandle> {
     };
     thread::Builder::new()
         .name(format!("media-{}", local_addr.port()))
-        .spawn(move || worker.run())?;
+        .spawn(move || worker.supervise())?;
     Ok(WorkerHandle { commands, publishers, local_addr, stats })
 }
 
 struct Session {
     /// Unique within the worker: tells sources apart in the rewriters.
     id: u64,
+    /// When the session was added: one that never connects is dropped after a while.
+    added: Instant,
     on_end: Option<OnEnd>,
     role: Role,
     rtc: Rtc,
@@ -187,7 +228,26 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(mut self) {
+    /// Runs the loop; if it ever panics (a bug, in str0m or here), ends every session it had —
+    /// so that their stages see them leave and their publisher slots free up — and goes on.
+    fn supervise(mut self) {
+        loop {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run()));
+            if outcome.is_ok() {
+                return;
+            }
+            tracing::error!(
+                port = self.local_addr.port(),
+                "media worker panicked; ending its sessions"
+            );
+            while let Some(last) = self.sessions.len().checked_sub(1) {
+                self.remove(last);
+            }
+            self.by_address.clear();
+        }
+    }
+
+    fn run(&mut self) {
         let mut buffer = vec![0u8; DATAGRAM_BUFFER];
         loop {
             loop {
@@ -197,8 +257,15 @@ impl Worker {
                             s.rtc.disconnect();
                         }
                     }
-                    Ok(Command::AddSession { id, rtc, role, on_end }) => {
+                    Ok(Command::AddSession { id, mut rtc, role, on_end }) => {
+                        // A subscription to a publisher that ended meanwhile ends at once.
+                        if let Role::Subscribe { publisher } = &role
+                            && !self.publishers.lock().is_ok_and(|p| p.contains_key(publisher))
+                        {
+                            rtc.disconnect();
+                        }
                         self.sessions.push(Session {
+                            added: Instant::now(),
                             on_end: Some(on_end),
                             id,
                             role,
@@ -232,9 +299,13 @@ impl Worker {
                     tracing::warn!(error = %e, "media socket receive failed");
                 }
             }
-            // Give the time to the sessions that asked for it.
+            // Give the time to the sessions that asked for it; drop those that never connected
+            // (a tab closed after its POST, an offer without usable candidates).
             let now = Instant::now();
             for session in &mut self.sessions {
+                if !session.connected && now.duration_since(session.added) > CONNECT_TIMEOUT {
+                    session.rtc.disconnect();
+                }
                 if session.wake.is_some_and(|at| at <= now) {
                     session.wake = None;
                     let _ = session.rtc.handle_input(Input::Timeout(now));
@@ -264,8 +335,8 @@ impl Worker {
                     }
                     Ok(Output::Event(event)) => match event {
                         Event::RtpPacket(packet) => {
-                            self.stats.rtp_packets_in.fetch_add(1, Ordering::Relaxed);
                             if matches!(session.role, Role::Publish { .. }) {
+                                self.stats.rtp_packets_in.fetch_add(1, Ordering::Relaxed);
                                 received.push(packet);
                             }
                         }
@@ -362,6 +433,7 @@ impl Worker {
             *extended = Some(next);
             let write = RtpWrite::new(out_pt, next.into(), timestamp, now, packet.payload.clone())
                 .marker(packet.header.marker)
+                .ext_vals(packet.header.ext_vals.clone())
                 .nackable(true);
             let mut direct = session.rtc.direct_api();
             let Some(stream) = direct.stream_tx_by_mid(mid, None) else {
@@ -437,6 +509,9 @@ impl Worker {
         );
         let index = match self.by_address.get(&source) {
             Some(&i) if self.sessions[i].rtc.accepts(&input) => Some(i),
+            // Only STUN (first byte 0–3, RFC 7983) may introduce a new address: anything else
+            // from an unknown source is dropped without trying every session.
+            _ if datagram.first().is_some_and(|b| *b > 3) => None,
             _ => self.sessions.iter().position(|s| s.rtc.accepts(&input)),
         };
         let Some(index) = index else {

@@ -91,10 +91,4 @@ impl MediaPlane {
     pub fn session(&self, id: u64) -> Option<SessionEntry> {
         self.lock().get(&id).cloned()
     }
-
-    /// How many participants publish on a stage now.
-    pub fn publishers_on(&self, stage_id: &str) -> usize {
-        let (_, worker) = self.worker_for(stage_id);
-        worker.publisher_count(&format!("{stage_id}/"))
-    }
 }

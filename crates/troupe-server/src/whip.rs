@@ -54,7 +54,7 @@ pub fn router(
         .route("/whip/subscribe/{participant_id}", post(subscribe))
         .route("/whip/session/{id}", delete(end).patch(patch))
         // Our own limit gives the IVS-shaped 413; this one only stops runaway bodies.
-        .layer(DefaultBodyLimit::max(MAX_SDP_BYTES * 2))
+        .layer(DefaultBodyLimit::max(MAX_SDP_BYTES * 16))
         .with_state(WhipState { plane, hubs, media, max_publishers })
 }
 
@@ -127,26 +127,23 @@ async fn publish(State(state): State<WhipState>, headers: HeaderMap, body: Bytes
         Err(r) => return r,
     };
     let stage_id = verified.stage.id.clone();
-    let participant = verified.participant_id().to_string();
-    let key = format!("{stage_id}/{participant}");
+    let key = format!("{stage_id}/{}", verified.participant_id());
     let (_, worker) = state.media.worker_for(&stage_id);
-    let republish = worker.is_publishing(&key);
-    if !republish && state.media.publishers_on(&stage_id) >= state.max_publishers {
+    let id = state.media.new_session_id();
+    if !worker.claim_publisher(&key, &format!("{stage_id}/"), id, state.max_publishers) {
         return refusal(
             StatusCode::FORBIDDEN,
             "STAGE_AT_CAPACITY",
             format!("the stage already has {} publishers", state.max_publishers),
         );
     }
-    start_session(
-        &state,
-        &headers,
-        &verified,
-        &offer,
-        Role::Publish { key },
-        ConnectionKind::Publish,
-    )
-    .await
+    let role = Role::Publish { key: key.clone() };
+    let response =
+        start_session(&state, &headers, &verified, &offer, role, ConnectionKind::Publish, id).await;
+    if response.status() != StatusCode::CREATED {
+        worker.release_publisher(&key, id);
+    }
+    response
 }
 
 async fn subscribe(
@@ -177,7 +174,8 @@ async fn subscribe(
     }
     let role = Role::Subscribe { publisher: key };
     let kind = ConnectionKind::Subscribe { publisher };
-    start_session(&state, &headers, &verified, &offer, role, kind).await
+    let id = state.media.new_session_id();
+    start_session(&state, &headers, &verified, &offer, role, kind, id).await
 }
 
 /// Answers the offer, hands the session to the stage's worker and joins it to the stage's hub.
@@ -188,6 +186,7 @@ async fn start_session(
     offer: &str,
     role: Role,
     kind: ConnectionKind,
+    id: u64,
 ) -> Response {
     let stage_id = verified.stage.id.clone();
     let participant = verified.participant_id().to_string();
@@ -206,7 +205,6 @@ async fn start_session(
     else {
         return refusal(StatusCode::NOT_FOUND, "STAGE_DELETED", "the stage is gone");
     };
-    let id = state.media.new_session_id();
     state.media.register(SessionEntry {
         worker: worker_index,
         id,
