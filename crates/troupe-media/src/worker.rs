@@ -29,10 +29,10 @@ use std::{
 
 use str0m::{
     Event, IceConnectionState, Input, Output, Rtc,
-    format::Codec,
+    format::{Codec, CodecSpec, PayloadParams},
     media::{KeyframeRequestKind, MediaKind, Mid, Pt},
     net::{Protocol, Receive},
-    rtp::{RtpPacket, RtpWrite},
+    rtp::{RtpPacket, RtpWrite, Ssrc},
 };
 
 use crate::{
@@ -212,8 +212,10 @@ struct Session {
     connected: bool,
     /// When the session asked to be given the time next.
     wake: Option<Instant>,
-    /// Publishers: the throttle on keyframe requests sent to it.
+    /// Publishers: the throttle on keyframe requests sent to it, and the video stream they
+    /// are for.
     keyframes: KeyframeRequests,
+    video_ssrc: Option<Ssrc>,
 }
 
 struct Worker {
@@ -275,6 +277,7 @@ impl Worker {
                             connected: false,
                             wake: None,
                             keyframes: KeyframeRequests::new(KEYFRAME_INTERVAL),
+                            video_ssrc: None,
                         });
                         self.stats.sessions.fetch_add(1, Ordering::Relaxed);
                     }
@@ -305,6 +308,14 @@ impl Worker {
             for session in &mut self.sessions {
                 if !session.connected && now.duration_since(session.added) > CONNECT_TIMEOUT {
                     session.rtc.disconnect();
+                }
+                // A keyframe request held back by the throttle goes out when its turn comes.
+                if let Some(ssrc) = session.video_ssrc
+                    && session.keyframes.handle_timeout(now)
+                    && let Some(stream) = session.rtc.direct_api().stream_rx(&ssrc)
+                {
+                    stream.request_keyframe(KeyframeRequestKind::Pli);
+                    self.stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
                 }
                 if session.wake.is_some_and(|at| at <= now) {
                     session.wake = None;
@@ -382,11 +393,11 @@ impl Worker {
         let publisher = &self.sessions[from];
         let Role::Publish { key } = &publisher.role else { return };
         let pt = packet.header.payload_type;
-        let Some(codec) =
-            publisher.rtc.codec_config().find(|p| p.pt() == pt).map(|p| p.spec().codec)
+        let Some(spec) = publisher.rtc.codec_config().find(|p| p.pt() == pt).map(|p| p.spec())
         else {
             return;
         };
+        let codec = spec.codec;
         let (kind, clock_rate, video) = match codec {
             Codec::Opus => (MediaKind::Audio, 48_000, None),
             Codec::Vp8 => (MediaKind::Video, 90_000, Some(VideoCodec::Vp8)),
@@ -401,7 +412,7 @@ impl Worker {
             if session.role != (Role::Subscribe { publisher: key.clone() }) || !session.connected {
                 continue;
             }
-            let Some((mid, out_pt)) = outgoing_track(session, kind, codec) else {
+            let Some((mid, out_pt)) = outgoing_track(session, kind, spec) else {
                 continue;
             };
             let (rewriter, extended) = session
@@ -450,8 +461,9 @@ impl Worker {
     }
 
     /// Sends a PLI to a publisher for one of its streams, throttled.
-    fn request_keyframe(&mut self, publisher: usize, ssrc: str0m::rtp::Ssrc, now: Instant) {
+    fn request_keyframe(&mut self, publisher: usize, ssrc: Ssrc, now: Instant) {
         let session = &mut self.sessions[publisher];
+        session.video_ssrc = Some(ssrc);
         if session.keyframes.request(now)
             && let Some(stream) = session.rtc.direct_api().stream_rx(&ssrc)
         {
@@ -526,13 +538,15 @@ impl Worker {
 }
 
 /// A subscription's outgoing track of `kind`, and the payload type it negotiated for `codec`.
-fn outgoing_track(session: &Session, kind: MediaKind, codec: Codec) -> Option<(Mid, Pt)> {
+/// Prefers the payload type with exactly the publisher's format (for H.264: the same profile
+/// and packetization mode), else one of the same codec.
+fn outgoing_track(session: &Session, kind: MediaKind, spec: CodecSpec) -> Option<(Mid, Pt)> {
     let mid = session.sending.iter().find(|(_, k)| *k == kind).map(|(mid, _)| *mid)?;
     let media = session.rtc.media(mid)?;
-    let pt = session
-        .rtc
-        .codec_config()
-        .find(|p| p.spec().codec == codec && media.remote_pts().contains(&p.pt()))?
-        .pt();
-    Some((mid, pt))
+    let config = session.rtc.codec_config();
+    let negotiated = |p: &&PayloadParams| media.remote_pts().contains(&p.pt());
+    let exact = config.params().iter().filter(negotiated).find(|p| p.spec() == spec);
+    let same_codec =
+        || config.params().iter().filter(negotiated).find(|p| p.spec().codec == spec.codec);
+    Some((mid, exact.or_else(same_codec)?.pt()))
 }
