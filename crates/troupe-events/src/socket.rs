@@ -47,7 +47,8 @@ pub fn refusal(status: StatusCode, code: &str, message: impl Into<String>) -> Re
     (status, Json(body)).into_response()
 }
 
-fn rejection(r: &TokenRejection) -> Response {
+/// The HTTP refusal for a token the verifier rejected.
+pub fn rejection(r: &TokenRejection) -> Response {
     let status = StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
     refusal(status, r.code(), r.to_string())
 }
@@ -58,7 +59,8 @@ fn offered_token(headers: &HeaderMap) -> Option<String> {
     value.split(',').map(str::trim).find(|p| !p.is_empty()).map(str::to_string)
 }
 
-fn participant_info(verified: &VerifiedParticipant) -> ParticipantInfo {
+/// What the stage shows of a participant, from its verified token.
+pub fn participant_info(verified: &VerifiedParticipant) -> ParticipantInfo {
     let claims = &verified.claims;
     ParticipantInfo {
         user_id: claims.user_id.clone(),

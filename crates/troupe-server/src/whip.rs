@@ -21,8 +21,8 @@ use time::OffsetDateTime;
 use troupe_control::{ControlPlane, participant_auth::VerifiedParticipant};
 use troupe_events::{
     hub::{Outbound, StageHubs},
-    presence::{ConnectionKind, Input, ParticipantInfo},
-    socket::refusal,
+    presence::{ConnectionKind, Input},
+    socket::{participant_info, refusal, rejection},
     user_agent::client_details,
 };
 use troupe_media::{
@@ -74,10 +74,11 @@ async fn authenticate(
             "send the participant token as Authorization: Bearer <token>",
         ));
     };
-    state.plane.verify_participant_token(token, OffsetDateTime::now_utc()).await.map_err(|r| {
-        let status = StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
-        refusal(status, r.code(), r.to_string())
-    })
+    state
+        .plane
+        .verify_participant_token(token, OffsetDateTime::now_utc())
+        .await
+        .map_err(|r| rejection(&r))
 }
 
 fn check_offer(headers: &HeaderMap, body: &Bytes) -> Result<String, Response> {
@@ -102,16 +103,6 @@ fn check_offer(headers: &HeaderMap, body: &Bytes) -> Result<String, Response> {
     String::from_utf8(body.to_vec()).map_err(|_| {
         refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", "the SDP offer is not UTF-8")
     })
-}
-
-fn info(verified: &VerifiedParticipant) -> ParticipantInfo {
-    let c = &verified.claims;
-    ParticipantInfo {
-        user_id: c.user_id.clone(),
-        attributes: c.attributes.clone(),
-        can_publish: c.capabilities.allow_publish,
-        can_subscribe: c.capabilities.allow_subscribe,
-    }
 }
 
 async fn publish(State(state): State<WhipState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -201,7 +192,7 @@ async fn start_session(
     client.details.protocol = Some("WHIP".into());
     let hub = state.hubs.hub(&stage_id);
     let Some((connection, mut outbound)) =
-        hub.connect(participant.clone(), info(verified), kind, client).await
+        hub.connect(participant.clone(), participant_info(verified), kind, client).await
     else {
         return refusal(StatusCode::NOT_FOUND, "STAGE_DELETED", "the stage is gone");
     };
