@@ -17,6 +17,9 @@ pub enum SessionError {
     MalformedSdp(String),
     #[error("the SDP offer cannot be accepted: {0}")]
     Rejected(String),
+    /// None of the offered media has a codec the stage forwards.
+    #[error("no offered media uses a codec Troupe forwards (Opus, VP8, H.264)")]
+    CodecMismatch,
 }
 
 /// Builds the server side of a session from a client's offer: the `Rtc` to hand to the media
@@ -41,5 +44,17 @@ pub fn answer_offer(
     rtc.add_local_candidate(host);
     let answer: SdpAnswer =
         rtc.sdp_api().accept_offer(offer).map_err(|e| SessionError::Rejected(e.to_string()))?;
-    Ok((rtc, answer.to_sdp_string()))
+    let answer = answer.to_sdp_string();
+    if !accepts_any_media(&answer) {
+        return Err(SessionError::CodecMismatch);
+    }
+    Ok((rtc, answer))
+}
+
+/// Whether an answer accepts at least one m-line: a rejected one has port 0 (RFC 3264).
+fn accepts_any_media(answer: &str) -> bool {
+    answer
+        .lines()
+        .filter_map(|l| l.strip_prefix("m="))
+        .any(|m| m.split_whitespace().nth(1).is_some_and(|port| port != "0"))
 }

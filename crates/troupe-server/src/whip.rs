@@ -26,7 +26,7 @@ use troupe_events::{
     user_agent::client_details,
 };
 use troupe_media::{
-    session::answer_offer,
+    session::{SessionError, answer_offer},
     worker::{Role, WorkerHandle},
 };
 
@@ -185,6 +185,9 @@ async fn start_session(
     let (rtc, answer) =
         match answer_offer(offer, state.media.candidate(worker), std::time::Instant::now()) {
             Ok(pair) => pair,
+            Err(e @ SessionError::CodecMismatch) => {
+                return refusal(StatusCode::NOT_ACCEPTABLE, "CODEC_MISMATCH", e.to_string());
+            }
             Err(e) => return refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.to_string()),
         };
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -207,6 +207,11 @@ fn whip_refusals() {
     let huge = "a".repeat(70 * 1024);
     let r = http(server.addr, "POST", "/whip", Some(&alice_token), &huge);
     assert_eq!(r.status, 413);
+    // Only a codec Troupe does not forward: 406 CODEC_MISMATCH.
+    let alien = offer.replace("opus/48000/2", "x-alien/48000/2");
+    assert_ne!(alien, offer);
+    let r = http(server.addr, "POST", "/whip", Some(&alice_token), &alien);
+    assert_eq!((r.status, r.code().as_str()), (406, "CODEC_MISMATCH"), "{}", r.body);
     let r = http(server.addr, "POST", "/whip/subscribe/nobody", Some(&viewer_token), &offer);
     assert_eq!((r.status, r.code().as_str()), (404, "PUBLISHER_NOT_FOUND"));
 
