@@ -409,7 +409,9 @@ impl Worker {
         let now = Instant::now();
         let mut needs_keyframe = false;
         for session in &mut self.sessions {
-            if session.role != (Role::Subscribe { publisher: key.clone() }) || !session.connected {
+            let subscribed =
+                matches!(&session.role, Role::Subscribe { publisher } if *publisher == key);
+            if !subscribed || !session.connected {
                 continue;
             }
             let Some((mid, out_pt)) = outgoing_track(session, kind, spec) else {

@@ -105,20 +105,34 @@ fn check_offer(headers: &HeaderMap, body: &Bytes) -> Result<String, Response> {
     })
 }
 
+/// What publishing and subscribing both check first: the token, the capability the request
+/// needs, and the offer.
+async fn admit(
+    state: &WhipState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    publishing: bool,
+) -> Result<(VerifiedParticipant, String), Response> {
+    let verified = authenticate(state, headers).await?;
+    let allowed =
+        if publishing { verified.require_publish() } else { verified.require_subscribe() };
+    allowed.map_err(|r| rejection(&r))?;
+    let offer = check_offer(headers, body)?;
+    Ok((verified, offer))
+}
+
+/// The key a publisher's sessions go by on its worker.
+fn publisher_key(stage_id: &str, participant_id: &str) -> String {
+    format!("{stage_id}/{participant_id}")
+}
+
 async fn publish(State(state): State<WhipState>, headers: HeaderMap, body: Bytes) -> Response {
-    let verified = match authenticate(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Err(r) = verified.require_publish() {
-        return refusal(StatusCode::FORBIDDEN, r.code(), r.to_string());
-    }
-    let offer = match check_offer(&headers, &body) {
-        Ok(o) => o,
+    let (verified, offer) = match admit(&state, &headers, &body, true).await {
+        Ok(admitted) => admitted,
         Err(r) => return r,
     };
     let stage_id = verified.stage.id.clone();
-    let key = format!("{stage_id}/{}", verified.participant_id());
+    let key = publisher_key(&stage_id, verified.participant_id());
     let (_, worker) = state.media.worker_for(&stage_id);
     let id = state.media.new_session_id();
     if !worker.claim_publisher(&key, &format!("{stage_id}/"), id, state.max_publishers) {
@@ -143,18 +157,11 @@ async fn subscribe(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let verified = match authenticate(&state, &headers).await {
-        Ok(v) => v,
+    let (verified, offer) = match admit(&state, &headers, &body, false).await {
+        Ok(admitted) => admitted,
         Err(r) => return r,
     };
-    if let Err(r) = verified.require_subscribe() {
-        return refusal(StatusCode::FORBIDDEN, r.code(), r.to_string());
-    }
-    let offer = match check_offer(&headers, &body) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let key = format!("{}/{publisher}", verified.stage.id);
+    let key = publisher_key(&verified.stage.id, &publisher);
     let (_, worker) = state.media.worker_for(&verified.stage.id);
     if !worker.is_publishing(&key) {
         return refusal(
