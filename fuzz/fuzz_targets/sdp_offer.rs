@@ -11,7 +11,7 @@ use troupe_media::session::answer_offer;
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let candidate = SocketAddr::from(([127, 0, 0, 1], 7801));
-    if let Ok((_, answer)) = answer_offer(text, candidate, Instant::now()) {
-        assert!(answer.contains("127.0.0.1 7801"), "{answer}");
+    if let Ok(answered) = answer_offer(text, candidate, Instant::now()) {
+        assert!(answered.answer.contains("127.0.0.1 7801"), "{}", answered.answer);
     }
 });

@@ -33,22 +33,40 @@ pub enum ClientError {
     Answer(String),
 }
 
-/// One client with one track.
+/// Which video codec a client offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoChoice {
+    /// VP8, H.264 and the rest of str0m's defaults (sends VP8).
+    Default,
+    /// Only H.264 (a client that cannot decode VP8): it receives, it does not send.
+    H264Only,
+}
+
+/// One track of a client.
+struct Track {
+    mid: Mid,
+    kind: MediaKind,
+    next_frame: Instant,
+    frames_sent: u64,
+}
+
+/// One client with one or more tracks.
 pub struct Client {
     rtc: Rtc,
     socket: UdpSocket,
-    mid: Mid,
-    kind: MediaKind,
+    tracks: Vec<Track>,
     pending: Option<SdpPendingOffer>,
     /// ICE and DTLS completed.
     pub connected: bool,
-    /// Frames received (when receiving).
+    /// Frames received (when receiving), of every track.
     pub received: Vec<Vec<u8>>,
-    /// Frames sent (when sending).
+    /// Frames received per kind.
+    pub audio_frames: usize,
+    pub video_frames: usize,
+    /// Frames sent (when sending), of every track.
     pub frames_sent: u64,
     /// Keyframe requests received from the server (when sending video).
     pub keyframe_requests: usize,
-    next_frame: Instant,
     keyframe_wanted: bool,
 }
 
@@ -59,27 +77,51 @@ impl Client {
         kind: MediaKind,
         direction: Direction,
     ) -> Result<(Client, String), ClientError> {
+        Client::offer_tracks(bind, &[(kind, direction)], VideoChoice::Default)
+    }
+
+    /// A client offering several tracks (e.g. audio and video, as a browser publishes).
+    pub fn offer_tracks(
+        bind: SocketAddr,
+        tracks: &[(MediaKind, Direction)],
+        video: VideoChoice,
+    ) -> Result<(Client, String), ClientError> {
         let socket = UdpSocket::bind(bind)?;
-        let mut rtc = RtcConfig::new().build(Instant::now());
+        let config = match video {
+            VideoChoice::Default => RtcConfig::new(),
+            VideoChoice::H264Only => {
+                RtcConfig::new().clear_codecs().enable_opus(true, false).enable_h264(true)
+            }
+        };
+        let mut rtc = config.build(Instant::now());
         if let Ok(candidate) = Candidate::host(socket.local_addr()?, "udp") {
             rtc.add_local_candidate(candidate);
         }
         let mut api = rtc.sdp_api();
-        let mid = api.add_media(kind, direction, None, None, None);
+        let now = Instant::now();
+        let tracks: Vec<Track> = tracks
+            .iter()
+            .map(|&(kind, direction)| Track {
+                mid: api.add_media(kind, direction, None, None, None),
+                kind,
+                next_frame: now,
+                frames_sent: 0,
+            })
+            .collect();
         let Some((offer, pending)) = api.apply() else {
             return Err(ClientError::Answer("nothing to offer".into()));
         };
         let client = Client {
             rtc,
             socket,
-            mid,
-            kind,
+            tracks,
             pending: Some(pending),
             connected: false,
             received: Vec::new(),
+            audio_frames: 0,
+            video_frames: 0,
             frames_sent: 0,
             keyframe_requests: 0,
-            next_frame: Instant::now(),
             keyframe_wanted: false,
         };
         Ok((client, offer.to_sdp_string()))
@@ -96,31 +138,65 @@ impl Client {
         Ok(())
     }
 
-    fn send_frame(&mut self) -> Result<(), ClientError> {
-        let (codec, clock, period) = match self.kind {
+    /// The client's ICE credentials (ufrag, password), as in its offer.
+    pub fn ice_credentials(&mut self) -> (String, String) {
+        let creds = self.rtc.direct_api().local_ice_credentials();
+        (creds.ufrag, creds.pass)
+    }
+
+    /// Restarts ICE on the client's side with new credentials, given the server's new ones
+    /// (from a WHIP PATCH answer). Returns the client's new (ufrag, password).
+    pub fn restart_ice(&mut self, server_ufrag: &str, server_pwd: &str) -> (String, String) {
+        let local = str0m::IceCreds::new();
+        let mut api = self.rtc.direct_api();
+        api.set_local_ice_credentials(local.clone());
+        api.set_remote_ice_credentials(str0m::IceCreds {
+            ufrag: server_ufrag.to_string(),
+            pass: server_pwd.to_string(),
+        });
+        (local.ufrag, local.pass)
+    }
+
+    fn send_frame(&mut self, index: usize) -> Result<(), ClientError> {
+        let track = &mut self.tracks[index];
+        let (codec, clock, period) = match track.kind {
             MediaKind::Audio => (Codec::Opus, Frequency::FORTY_EIGHT_KHZ, 20),
             MediaKind::Video => (Codec::Vp8, Frequency::NINETY_KHZ, 33),
         };
-        let counter = self.frames_sent as u8;
-        let frame = match self.kind {
+        let counter = track.frames_sent as u8;
+        let frame = match track.kind {
             MediaKind::Audio => vec![0xF8u8, counter, 0xFE],
             MediaKind::Video => {
-                let key = self.keyframe_wanted || self.frames_sent.is_multiple_of(50);
+                let key = self.keyframe_wanted || track.frames_sent.is_multiple_of(50);
                 self.keyframe_wanted = false;
                 vec![if key { 0x10 } else { 0x11 }, counter, 0x9d, 0x01, 0x2a]
             }
         };
-        self.next_frame += Duration::from_millis(period);
-        let Some(writer) = self.rtc.writer(self.mid) else { return Ok(()) };
+        track.next_frame += Duration::from_millis(period);
+        let ticks = u64::from(clock.get()) * period / 1000;
+        let time = MediaTime::new(track.frames_sent * ticks, clock);
+        let Some(writer) = self.rtc.writer(track.mid) else { return Ok(()) };
         let Some(pt) = writer.payload_params().find(|p| p.spec().codec == codec).map(|p| p.pt())
         else {
             return Ok(()); // The server did not accept this codec: nothing to send.
         };
-        let ticks = u64::from(clock.get()) * period / 1000;
-        let time = MediaTime::new(self.frames_sent * ticks, clock);
         writer.write(pt, Instant::now(), time, frame)?;
+        track.frames_sent += 1;
         self.frames_sent += 1;
         Ok(())
+    }
+
+    /// The sending track whose next frame is due first, and when.
+    fn next_frame(&self) -> Option<(usize, Instant)> {
+        if !self.connected {
+            return None;
+        }
+        self.tracks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| self.rtc.media(t.mid).is_some_and(|m| m.direction().is_sending()))
+            .map(|(i, t)| (i, t.next_frame))
+            .min_by_key(|(_, at)| *at)
     }
 
     /// Runs the client until `deadline`, sending frames on time when it publishes.
@@ -133,22 +209,17 @@ impl Client {
                     Output::Transmit(t) => {
                         self.socket.send_to(&t.contents, t.destination)?;
                     }
-                    Output::Event(Event::Connected) => self.connected = true,
-                    Output::Event(Event::MediaData(data)) => self.received.push(data.data.to_vec()),
-                    Output::Event(Event::KeyframeRequest(_)) => {
-                        self.keyframe_wanted = true;
-                        self.keyframe_requests += 1;
-                    }
-                    Output::Event(_) => {}
+                    Output::Event(event) => self.on_event(event),
                 }
             };
-            let sending = self.rtc.media(self.mid).is_some_and(|m| m.direction().is_sending());
-            if sending && self.connected && Instant::now() >= self.next_frame {
-                self.send_frame()?;
+            let next = self.next_frame();
+            if let Some((index, at)) = next
+                && Instant::now() >= at
+            {
+                self.send_frame(index)?;
                 continue;
             }
-            let wake =
-                if sending && self.connected { timeout.min(self.next_frame) } else { timeout };
+            let wake = next.map_or(timeout, |(_, at)| timeout.min(at));
             let wait = wake
                 .min(deadline)
                 .saturating_duration_since(Instant::now())
@@ -177,6 +248,25 @@ impl Client {
             self.rtc.handle_input(input)?;
         }
         Ok(())
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Connected => self.connected = true,
+            Event::MediaData(data) => {
+                match self.tracks.iter().find(|t| t.mid == data.mid).map(|t| t.kind) {
+                    Some(MediaKind::Audio) => self.audio_frames += 1,
+                    Some(MediaKind::Video) => self.video_frames += 1,
+                    None => {}
+                }
+                self.received.push(data.data.to_vec());
+            }
+            Event::KeyframeRequest(_) => {
+                self.keyframe_wanted = true;
+                self.keyframe_requests += 1;
+            }
+            _ => {}
+        }
     }
 }
 

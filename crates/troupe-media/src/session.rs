@@ -3,12 +3,33 @@
 //! mode (packets are forwarded as they are, never depacketized), and the codecs the stage
 //! forwards (Opus; VP8 and H.264 constrained baseline, packetization-mode 1).
 
-use std::{net::SocketAddr, time::Instant};
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
 use str0m::{
-    Candidate, Rtc, RtcConfig,
+    Candidate, IceCreds, Rtc, RtcConfig,
     change::{SdpAnswer, SdpOffer},
+    media::{Direction, MediaKind, Mid},
 };
+
+/// How often str0m reports a session's statistics (the NACK counts in the metrics).
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// An answered offer: the server side of the session and what the client gets back.
+pub struct Answered {
+    pub rtc: Rtc,
+    /// The SDP answer.
+    pub answer: String,
+    /// The client's ICE credentials, from its offer.
+    pub remote_ice: Option<IceCreds>,
+    /// The server's candidate, as put in the answer.
+    pub candidate: Candidate,
+    /// The media the answer accepted, with the server's direction (str0m reports them only
+    /// once DTLS completes; the worker needs them at once to check codecs).
+    pub media: Vec<(Mid, MediaKind, Direction)>,
+}
 
 /// Why an offer cannot be answered; each maps to the HTTP status of the WHIP endpoint.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +49,7 @@ pub fn answer_offer(
     offer_sdp: &str,
     candidate: SocketAddr,
     now: Instant,
-) -> Result<(Rtc, String), SessionError> {
+) -> Result<Answered, SessionError> {
     let offer = SdpOffer::from_sdp_string(offer_sdp)
         .map_err(|e| SessionError::MalformedSdp(e.to_string()))?;
     let mut rtc = RtcConfig::new()
@@ -38,17 +59,57 @@ pub fn answer_offer(
         .enable_opus(true, false)
         .enable_vp8(true)
         .enable_h264(true)
+        .set_stats_interval(Some(STATS_INTERVAL))
         .build(now);
     let host = Candidate::host(candidate, "udp")
         .map_err(|e| SessionError::Rejected(format!("bad local candidate {candidate}: {e}")))?;
-    rtc.add_local_candidate(host);
+    rtc.add_local_candidate(host.clone());
     let answer: SdpAnswer =
         rtc.sdp_api().accept_offer(offer).map_err(|e| SessionError::Rejected(e.to_string()))?;
     let answer = answer.to_sdp_string();
     if !accepts_any_media(&answer) {
         return Err(SessionError::CodecMismatch);
     }
-    Ok((rtc, answer))
+    let media = accepted_media(&answer);
+    Ok(Answered { rtc, answer, remote_ice: offered_credentials(offer_sdp), candidate: host, media })
+}
+
+/// The accepted m-lines of an answer: their mid, kind and direction.
+fn accepted_media(answer: &str) -> Vec<(Mid, MediaKind, Direction)> {
+    let mut media = Vec::new();
+    for section in answer.split("\nm=").skip(1) {
+        let mut words = section.split_whitespace();
+        let kind = match words.next() {
+            Some("audio") => MediaKind::Audio,
+            Some("video") => MediaKind::Video,
+            _ => continue,
+        };
+        if words.next() == Some("0") {
+            continue; // Rejected.
+        }
+        let attribute = |name: &str| section.lines().find_map(|l| l.trim().strip_prefix(name));
+        let Some(mid) = attribute("a=mid:") else { continue };
+        let has = |line: &str| section.lines().any(|l| l.trim() == line);
+        let direction = if has("a=sendonly") {
+            Direction::SendOnly
+        } else if has("a=recvonly") {
+            Direction::RecvOnly
+        } else if has("a=inactive") {
+            Direction::Inactive
+        } else {
+            Direction::SendRecv
+        };
+        media.push((Mid::from(mid), kind, direction));
+    }
+    media
+}
+
+/// The ICE credentials of an offer (BUNDLE: the first ones stand for all m-lines).
+fn offered_credentials(offer: &str) -> Option<IceCreds> {
+    let value = |prefix: &str| {
+        offer.lines().find_map(|l| l.trim_end().strip_prefix(prefix)).map(str::to_string)
+    };
+    Some(IceCreds { ufrag: value("a=ice-ufrag:")?, pass: value("a=ice-pwd:")? })
 }
 
 /// Whether an answer accepts at least one m-line: a rejected one has port 0 (RFC 3264).

@@ -11,29 +11,50 @@ use std::{
 use str0m::media::{Direction, MediaKind};
 use troupe_media::{
     client::{Client, run_together},
+    router::{AddError, EndReason, NewSession, OnEnd, Role, RouterConfig},
     session::answer_offer,
-    worker::{self, Role, WorkerHandle},
+    worker::{self, WorkerHandle},
 };
 
 const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
+const SEND_AUDIO: (MediaKind, Direction) = (MediaKind::Audio, Direction::SendOnly);
+const RECV_AUDIO: (MediaKind, Direction) = (MediaKind::Audio, Direction::RecvOnly);
 
-fn alice() -> Role {
-    Role::Publish { key: "stage/alice".into() }
+fn spawn() -> WorkerHandle {
+    worker::spawn(SocketAddr::from(LOOPBACK), RouterConfig::default()).unwrap()
 }
 
-fn to_alice() -> Role {
-    Role::Subscribe { publisher: "stage/alice".into() }
+fn to(publisher: &str) -> Role {
+    Role::Subscribe { publisher: publisher.into() }
 }
 
 /// Signals a client to the worker directly (the WHIP endpoint's job in the server).
-fn join(worker: &WorkerHandle, kind: MediaKind, direction: Direction, role: Role) -> Client {
+fn try_join(
+    worker: &WorkerHandle,
+    (kind, direction): (MediaKind, Direction),
+    participant: &str,
+    role: Role,
+    on_end: OnEnd,
+) -> Result<(Client, u64), AddError> {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let (mut client, offer) = Client::offer(SocketAddr::from(LOOPBACK), kind, direction).unwrap();
-    let (server, answer) = answer_offer(&offer, worker.local_addr(), Instant::now()).unwrap();
+    let answered = answer_offer(&offer, worker.local_addr(), Instant::now()).unwrap();
+    let answer = answered.answer.clone();
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    assert!(worker.add_session(id, server, role, Box::new(|| {})));
+    worker.add_session_blocking(NewSession::new(
+        id,
+        "stage",
+        participant,
+        role,
+        answered,
+        on_end,
+    ))?;
     client.accept(&answer).unwrap();
-    client
+    Ok((client, id))
+}
+
+fn join(worker: &WorkerHandle, media: (MediaKind, Direction), who: &str, role: Role) -> Client {
+    try_join(worker, media, who, role, Box::new(|_| {})).unwrap().0
 }
 
 fn counters_in_order(frames: &[Vec<u8>]) -> bool {
@@ -42,8 +63,8 @@ fn counters_in_order(frames: &[Vec<u8>]) -> bool {
 
 #[test]
 fn a_client_publishes_opus_to_a_worker() {
-    let worker = worker::spawn(SocketAddr::from(LOOPBACK)).unwrap();
-    let mut client = join(&worker, MediaKind::Audio, Direction::SendOnly, alice());
+    let worker = spawn();
+    let mut client = join(&worker, SEND_AUDIO, "alice", Role::Publish);
     let stats = worker.stats();
     run_together(&mut [&mut client], Duration::from_secs(10), |_| {
         stats.rtp_packets_in.load(Ordering::Relaxed) >= 25
@@ -51,18 +72,23 @@ fn a_client_publishes_opus_to_a_worker() {
     .unwrap();
     assert!(client.connected, "ICE and DTLS completed");
     assert_eq!(stats.connected_sessions.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.publishers.load(Ordering::Relaxed), 1);
     assert!(stats.rtp_packets_in.load(Ordering::Relaxed) >= 25, "{stats:?}");
+    // Datagrams move in batches: never more system calls than datagrams.
+    let (sent, calls) =
+        (stats.datagrams_out.load(Ordering::Relaxed), stats.send_calls.load(Ordering::Relaxed));
+    assert!(calls > 0 && calls <= sent, "{calls} send calls for {sent} datagrams");
 }
 
 #[test]
 fn garbage_on_the_port_is_dropped_and_sessions_go_on() {
-    let worker = worker::spawn(SocketAddr::from(LOOPBACK)).unwrap();
+    let worker = spawn();
     let noise = UdpSocket::bind("127.0.0.1:0").unwrap();
     for n in 0..200u32 {
-        let junk: Vec<u8> = (0..(n % 1500)).map(|i| (i * 31 + n) as u8).collect();
+        let junk: Vec<u8> = (1..=(n % 1500) + 1).map(|i| (i * 31 + n) as u8).collect();
         noise.send_to(&junk, worker.local_addr()).unwrap();
     }
-    let mut client = join(&worker, MediaKind::Audio, Direction::SendOnly, alice());
+    let mut client = join(&worker, SEND_AUDIO, "alice", Role::Publish);
     let stats = worker.stats();
     run_together(&mut [&mut client], Duration::from_secs(10), |_| {
         stats.rtp_packets_in.load(Ordering::Relaxed) >= 10
@@ -74,10 +100,10 @@ fn garbage_on_the_port_is_dropped_and_sessions_go_on() {
 
 #[test]
 fn a_subscriber_receives_what_the_publisher_sends() {
-    let worker = worker::spawn(SocketAddr::from(LOOPBACK)).unwrap();
-    let mut alice = join(&worker, MediaKind::Audio, Direction::SendOnly, alice());
-    let mut bob = join(&worker, MediaKind::Audio, Direction::RecvOnly, to_alice());
-    let mut carol = join(&worker, MediaKind::Audio, Direction::RecvOnly, to_alice());
+    let worker = spawn();
+    let mut alice = join(&worker, SEND_AUDIO, "alice", Role::Publish);
+    let mut bob = join(&worker, RECV_AUDIO, "bob", to("alice"));
+    let mut carol = join(&worker, RECV_AUDIO, "carol", to("alice"));
     run_together(&mut [&mut alice, &mut bob, &mut carol], Duration::from_secs(15), |c| {
         c[1].received.len() >= 25 && c[2].received.len() >= 25
     })
@@ -88,16 +114,21 @@ fn a_subscriber_receives_what_the_publisher_sends() {
         assert!(client.received.iter().all(|f| f[0] == 0xF8 && f[2] == 0xFE), "{name}");
         assert!(counters_in_order(&client.received), "{name}: frames out of order or lost");
     }
-    assert!(worker.stats().rtp_packets_out.load(Ordering::Relaxed) >= 50);
+    let stats = worker.stats();
+    assert!(stats.rtp_packets_out.load(Ordering::Relaxed) >= 50);
+    assert_eq!(stats.subscriptions.load(Ordering::Relaxed), 2);
+    assert_eq!(stats.participants.load(Ordering::Relaxed), 3);
+    assert_eq!(stats.stages.load(Ordering::Relaxed), 1);
 }
 
 #[test]
 fn a_late_video_subscriber_starts_at_a_keyframe_it_asked_for() {
-    let worker = worker::spawn(SocketAddr::from(LOOPBACK)).unwrap();
-    let mut alice = join(&worker, MediaKind::Video, Direction::SendOnly, alice());
+    let worker = spawn();
+    let video = |direction| (MediaKind::Video, direction);
+    let mut alice = join(&worker, video(Direction::SendOnly), "alice", Role::Publish);
     // Alice publishes for a while, past her first (periodic) keyframe, before Bob arrives.
     run_together(&mut [&mut alice], Duration::from_secs(10), |c| c[0].frames_sent >= 5).unwrap();
-    let mut bob = join(&worker, MediaKind::Video, Direction::RecvOnly, to_alice());
+    let mut bob = join(&worker, video(Direction::RecvOnly), "bob", to("alice"));
     run_together(&mut [&mut alice, &mut bob], Duration::from_secs(15), |c| {
         c[1].received.len() >= 10
     })
@@ -111,61 +142,69 @@ fn a_late_video_subscriber_starts_at_a_keyframe_it_asked_for() {
 }
 
 #[test]
-fn ending_a_publish_session_calls_back_and_frees_the_publisher_key() {
-    let worker = worker::spawn(SocketAddr::from(LOOPBACK)).unwrap();
-    let (mut client, offer) =
-        Client::offer(SocketAddr::from(LOOPBACK), MediaKind::Audio, Direction::SendOnly).unwrap();
-    let (server, answer) = answer_offer(&offer, worker.local_addr(), Instant::now()).unwrap();
+fn ending_a_publish_session_calls_back_and_frees_the_publisher() {
+    let worker = spawn();
     let (ended_tx, ended_rx) = std::sync::mpsc::channel();
-    assert!(worker.add_session(
-        9_999,
-        server,
-        alice(),
-        Box::new(move || ended_tx.send(()).unwrap())
-    ));
-    client.accept(&answer).unwrap();
-    assert!(worker.is_publishing("stage/alice"));
+    let on_end = Box::new(move |reason| ended_tx.send(reason).unwrap());
+    let (mut client, id) = try_join(&worker, SEND_AUDIO, "alice", Role::Publish, on_end).unwrap();
+    assert!(worker.is_publishing_blocking("stage", "alice"));
     run_together(&mut [&mut client], Duration::from_secs(10), |c| c[0].connected).unwrap();
-    worker.end_session(9_999);
-    ended_rx.recv_timeout(Duration::from_secs(5)).expect("the end callback ran");
-    assert!(!worker.is_publishing("stage/alice"));
+    worker.end_session(id);
+    let reason = ended_rx.recv_timeout(Duration::from_secs(5)).expect("the end callback ran");
+    assert_eq!(reason, EndReason::Closed);
+    assert!(!worker.is_publishing_blocking("stage", "alice"));
+}
+
+#[test]
+fn the_thirteenth_publisher_and_a_subscription_to_nobody_are_refused() {
+    let worker = spawn();
+    let mut publishers = Vec::new();
+    for n in 0..12 {
+        publishers.push(join(&worker, SEND_AUDIO, &format!("p{n}"), Role::Publish));
+    }
+    let refused = try_join(&worker, SEND_AUDIO, "p12", Role::Publish, Box::new(|_| {}));
+    assert_eq!(refused.err(), Some(AddError::StageAtCapacity { max: 12 }));
+    // A republish of one of the twelve is not a thirteenth.
+    assert!(try_join(&worker, SEND_AUDIO, "p3", Role::Publish, Box::new(|_| {})).is_ok());
+    drop(publishers);
+    let nobody = try_join(&worker, RECV_AUDIO, "bob", to("nobody"), Box::new(|_| {}));
+    assert_eq!(nobody.err(), Some(AddError::PublisherNotFound("nobody".into())));
 }
 
 #[test]
 fn subscriptions_end_when_their_publisher_stops_but_not_when_it_republishes() {
-    let worker = worker::spawn(SocketAddr::from(LOOPBACK)).unwrap();
-    let (ended_tx, ended_rx) = std::sync::mpsc::channel::<&'static str>();
-    let add = |id, kind_dir: (MediaKind, Direction), role, name: &'static str| {
-        let (mut client, offer) =
-            Client::offer(SocketAddr::from(LOOPBACK), kind_dir.0, kind_dir.1).unwrap();
-        let (server, answer) = answer_offer(&offer, worker.local_addr(), Instant::now()).unwrap();
+    let worker = spawn();
+    let (ended_tx, ended_rx) = std::sync::mpsc::channel::<(&'static str, EndReason)>();
+    let add = |media, who: &str, role, name: &'static str| {
         let tx = ended_tx.clone();
-        assert!(worker.add_session(id, server, role, Box::new(move || tx.send(name).unwrap())));
-        client.accept(&answer).unwrap();
-        client
+        let on_end = Box::new(move |reason| tx.send((name, reason)).unwrap());
+        try_join(&worker, media, who, role, on_end).unwrap()
     };
-    let send = (MediaKind::Audio, Direction::SendOnly);
-    let recv = (MediaKind::Audio, Direction::RecvOnly);
-    let mut first = add(101, send, alice(), "first publish");
-    let mut bob = add(102, recv, to_alice(), "bob");
+    let (mut first, _) = add(SEND_AUDIO, "alice", Role::Publish, "first publish");
+    let (mut bob, _) = add(RECV_AUDIO, "bob", to("alice"), "bob");
     run_together(&mut [&mut first, &mut bob], Duration::from_secs(10), |c| {
         c[1].received.len() >= 5
     })
     .unwrap();
-    // Alice republishes: the newer session takes the key; the first one ends; bob carries on.
-    let mut second = add(103, send, alice(), "second publish");
-    worker.end_session(101);
-    assert_eq!(ended_rx.recv_timeout(Duration::from_secs(5)).unwrap(), "first publish");
+    // Alice republishes: the newer session takes over and ends the first; bob carries on.
+    let (mut second, second_id) = add(SEND_AUDIO, "alice", Role::Publish, "second publish");
+    let (name, _) = ended_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(name, "first publish");
     let before = bob.received.len();
     run_together(&mut [&mut second, &mut bob], Duration::from_secs(10), |c| {
         c[1].received.len() >= before + 10
     })
     .unwrap();
     assert!(bob.received.len() >= before + 10, "bob hears the new publish");
-    // Alice stops for good: bob's subscription ends.
-    worker.end_session(103);
-    let mut ended: Vec<&str> = vec![ended_rx.recv_timeout(Duration::from_secs(5)).unwrap()];
-    ended.push(ended_rx.recv_timeout(Duration::from_secs(5)).unwrap());
-    ended.sort();
-    assert_eq!(ended, vec!["bob", "second publish"]);
+    // Alice stops for good: bob's subscription ends, saying why.
+    worker.end_session(second_id);
+    let mut ended = vec![
+        ended_rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        ended_rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+    ];
+    ended.sort_by_key(|e| e.0);
+    assert_eq!(
+        ended,
+        vec![("bob", EndReason::PublisherGone), ("second publish", EndReason::Closed)]
+    );
 }

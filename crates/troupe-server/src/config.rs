@@ -102,6 +102,10 @@ pub struct ConfigArgs {
     /// it [default: 10].
     #[arg(long, env = "TROUPE_PRESENCE_GRACE", value_name = "SECONDS")]
     pub presence_grace: Option<String>,
+    /// Seconds after which a media session (a publish or a subscription) ends; clients
+    /// reconnect to go on [default: 86400, 24 h].
+    #[arg(long, env = "TROUPE_MAX_SESSION_SECONDS", value_name = "SECONDS")]
+    pub max_session_seconds: Option<String>,
     /// Longest participant token lifetime, in minutes [default: 20160, 14 days].
     #[arg(long, env = "TROUPE_MAX_TOKEN_MINUTES", value_name = "N")]
     pub max_token_minutes: Option<String>,
@@ -132,6 +136,7 @@ impl ConfigArgs {
             ("max_subscribers", self.max_subscribers.as_ref()),
             ("max_token_minutes", self.max_token_minutes.as_ref()),
             ("presence_grace", self.presence_grace.as_ref()),
+            ("max_session_seconds", self.max_session_seconds.as_ref()),
         ]
     }
 }
@@ -151,6 +156,8 @@ pub struct MediaLimits {
     pub max_subscribers: u32,
     /// How long a participant without connections stays joined.
     pub presence_grace: std::time::Duration,
+    /// How long a media session may last.
+    pub max_session: std::time::Duration,
 }
 
 /// The resolved configuration of a node.
@@ -210,6 +217,7 @@ const FILE_KEYS: &[&str] = &[
     "max_subscribers",
     "max_token_minutes",
     "presence_grace",
+    "max_session_seconds",
 ];
 
 /// Reads troupe.toml into flat text values (and `[[credentials]]`), refusing unknown keys.
@@ -548,7 +556,12 @@ impl Settings {
             max_publishers: 12,
             max_subscribers: 10_000,
             presence_grace: std::time::Duration::from_secs(10),
+            max_session: std::time::Duration::from_secs(24 * 3600),
         };
+        if let Some(v) = num("max_session_seconds") {
+            let seconds: u64 = parse_number("max_session_seconds", &v, 1)?;
+            media_limits.max_session = std::time::Duration::from_secs(seconds);
+        }
         if let Some(v) = num("max_publishers") {
             media_limits.max_publishers = parse_number("max_publishers", &v, 1)?;
         }

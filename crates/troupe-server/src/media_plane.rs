@@ -12,7 +12,11 @@ use std::{
     },
 };
 
-use troupe_media::worker::{self, WorkerHandle};
+use troupe_media::{
+    router::{AddError, NewSession, PatchError, PatchOutcome, RouterConfig},
+    sdpfrag::Fragment,
+    worker::{self, WorkerHandle},
+};
 
 /// A media session as the WHIP endpoint knows it.
 #[derive(Debug, Clone)]
@@ -34,12 +38,16 @@ pub struct MediaPlane {
 impl MediaPlane {
     /// Starts one worker per port. Binds loopback when the node IP is loopback (nothing else
     /// could reach it), every interface otherwise.
-    pub fn start(node_ip: IpAddr, ports: (u16, u16)) -> Result<MediaPlane, String> {
+    pub fn start(
+        node_ip: IpAddr,
+        ports: (u16, u16),
+        config: RouterConfig,
+    ) -> Result<MediaPlane, String> {
         let bind_ip =
             if node_ip.is_loopback() { node_ip } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
         let workers = (ports.0..=ports.1)
             .map(|port| {
-                worker::spawn(SocketAddr::new(bind_ip, port))
+                worker::spawn(SocketAddr::new(bind_ip, port), config.clone())
                     .map_err(|e| format!("cannot use UDP port {port} for media: {e}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -91,4 +99,48 @@ impl MediaPlane {
     pub fn session(&self, id: u64) -> Option<SessionEntry> {
         self.lock().get(&id).cloned()
     }
+}
+
+/// Adds a session to its worker and waits for the worker's answer.
+pub async fn add_session(worker: &WorkerHandle, session: NewSession) -> Result<(), AddError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    worker.add_session(
+        session,
+        Box::new(move |result| {
+            let _ = tx.send(result);
+        }),
+    );
+    rx.await.unwrap_or(Err(AddError::WorkerStopped))
+}
+
+/// Applies a WHIP PATCH to a session on its worker; `None` if the worker is gone.
+pub async fn patch_session(
+    worker: &WorkerHandle,
+    id: u64,
+    fragment: Fragment,
+    if_match: Option<String>,
+) -> Option<Result<PatchOutcome, PatchError>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    worker.patch(
+        id,
+        fragment,
+        if_match,
+        Box::new(move |result| {
+            let _ = tx.send(result);
+        }),
+    );
+    rx.await.ok()
+}
+
+/// Whether a participant publishes on a stage now (on the stage's worker).
+pub async fn is_publishing(worker: &WorkerHandle, stage: &str, participant: &str) -> bool {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    worker.is_publishing(
+        stage,
+        participant,
+        Box::new(move |result| {
+            let _ = tx.send(result);
+        }),
+    );
+    rx.await.unwrap_or(false)
 }

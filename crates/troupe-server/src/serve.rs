@@ -7,6 +7,7 @@ use prometheus_client::registry::Registry;
 use tokio::{net::TcpListener, signal::unix::SignalKind};
 use troupe_control::{ControlNotice, http::api_router, http::unknown_route, metrics::ApiMetrics};
 use troupe_events::{hub::StageHubs, presence::PresenceConfig, socket::events_router};
+use troupe_media::router::RouterConfig;
 
 use crate::{
     cli::ServeArgs, config::default_public_url, http_routes, logging, media_metrics::MediaMetrics,
@@ -44,8 +45,15 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let presence =
         PresenceConfig { grace: settings.media_limits.presence_grace, ..PresenceConfig::default() };
     let hubs = StageHubs::new(plane.store().clone(), presence);
-    let media =
-        Arc::new(MediaPlane::start(settings.node_ip, settings.udp_ports).map_err(Failure::other)?);
+    let router_config = RouterConfig {
+        max_publishers: settings.media_limits.max_publishers as usize,
+        max_session_duration: settings.media_limits.max_session,
+        ..RouterConfig::default()
+    };
+    let media = Arc::new(
+        MediaPlane::start(settings.node_ip, settings.udp_ports, router_config)
+            .map_err(Failure::other)?,
+    );
 
     let mut registry = Registry::default();
     let api_metrics = ApiMetrics::default();
@@ -65,13 +73,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     )
     .merge(events_router(plane.clone(), hubs.clone()))
     .merge(
-        whip::router(
-            plane.clone(),
-            hubs.clone(),
-            media.clone(),
-            settings.media_limits.max_publishers as usize,
-        )
-        .layer(cors(&settings.cors_origins)),
+        whip::router(plane.clone(), hubs.clone(), media.clone())
+            .layer(cors(&settings.cors_origins)),
     )
     .merge(api_router(plane.clone(), api_metrics))
     .fallback(unknown_route);

@@ -1,7 +1,8 @@
 //! WHIP (RFC 9725) on the IVS paths: `POST /whip` publishes, `POST /whip/subscribe/{id}`
-//! subscribes to one publisher, `DELETE /whip/session/{id}` ends a session. The bearer token
-//! is the participant token. Media sessions join their stage's hub as connections, so presence,
-//! history, replacement and DisconnectParticipant/DeleteStage apply to them as to sockets.
+//! subscribes to one publisher, `PATCH /whip/session/{id}` trickles candidates or restarts
+//! ICE, `DELETE /whip/session/{id}` ends a session. The bearer token is the participant token.
+//! Media sessions join their stage's hub as connections, so presence, history, replacement and
+//! DisconnectParticipant/DeleteStage apply to them as to sockets.
 
 // Helpers return the refusal `Response` itself as their error: built once per refused request,
 // never on a hot path, so its size does not matter.
@@ -26,11 +27,12 @@ use troupe_events::{
     user_agent::client_details,
 };
 use troupe_media::{
-    session::{SessionError, answer_offer},
-    worker::{Role, WorkerHandle},
+    router::{AddError, EndReason, NewSession, PatchError, PatchOutcome, Role, entity_tag},
+    sdpfrag,
+    session::{Answered, SessionError, answer_offer},
 };
 
-use crate::media_plane::{MediaPlane, SessionEntry};
+use crate::media_plane::{self, MediaPlane, SessionEntry};
 
 /// SDP bodies larger than this are refused (DESIGN §2 limits).
 const MAX_SDP_BYTES: usize = 64 * 1024;
@@ -40,22 +42,16 @@ struct WhipState {
     plane: ControlPlane,
     hubs: Arc<StageHubs>,
     media: Arc<MediaPlane>,
-    max_publishers: usize,
 }
 
-pub fn router(
-    plane: ControlPlane,
-    hubs: Arc<StageHubs>,
-    media: Arc<MediaPlane>,
-    max_publishers: usize,
-) -> Router {
+pub fn router(plane: ControlPlane, hubs: Arc<StageHubs>, media: Arc<MediaPlane>) -> Router {
     Router::new()
         .route("/whip", post(publish))
         .route("/whip/subscribe/{participant_id}", post(subscribe))
         .route("/whip/session/{id}", delete(end).patch(patch))
         // Our own limit gives the IVS-shaped 413; this one only stops runaway bodies.
         .layer(DefaultBodyLimit::max(MAX_SDP_BYTES * 16))
-        .with_state(WhipState { plane, hubs, media, max_publishers })
+        .with_state(WhipState { plane, hubs, media })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -82,26 +78,35 @@ async fn authenticate(
 }
 
 fn check_offer(headers: &HeaderMap, body: &Bytes) -> Result<String, Response> {
+    check_sdp_body(headers, body, "application/sdp", "an SDP offer", StatusCode::BAD_REQUEST)
+}
+
+/// The body of a WHIP request as text: within the size limit, of the right type, UTF-8.
+fn check_sdp_body(
+    headers: &HeaderMap,
+    body: &Bytes,
+    media_type: &str,
+    what: &str,
+    wrong_type: StatusCode,
+) -> Result<String, Response> {
     if body.len() > MAX_SDP_BYTES {
         return Err(refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
             "INVALID_INPUT",
-            format!("the SDP offer is {} bytes; the limit is {MAX_SDP_BYTES}", body.len()),
+            format!("the body is {} bytes; the limit is {MAX_SDP_BYTES}", body.len()),
         ));
     }
     let content_type =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.starts_with("application/sdp") {
+    if !content_type.starts_with(media_type) {
         return Err(refusal(
-            StatusCode::BAD_REQUEST,
+            wrong_type,
             "INVALID_INPUT",
-            format!(
-                "the body must be an SDP offer (Content-Type: application/sdp), not {content_type:?}"
-            ),
+            format!("the body must be {what} (Content-Type: {media_type}), not {content_type:?}"),
         ));
     }
     String::from_utf8(body.to_vec()).map_err(|_| {
-        refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", "the SDP offer is not UTF-8")
+        refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", format!("{what} is not UTF-8"))
     })
 }
 
@@ -121,34 +126,12 @@ async fn admit(
     Ok((verified, offer))
 }
 
-/// The key a publisher's sessions go by on its worker.
-fn publisher_key(stage_id: &str, participant_id: &str) -> String {
-    format!("{stage_id}/{participant_id}")
-}
-
 async fn publish(State(state): State<WhipState>, headers: HeaderMap, body: Bytes) -> Response {
     let (verified, offer) = match admit(&state, &headers, &body, true).await {
         Ok(admitted) => admitted,
         Err(r) => return r,
     };
-    let stage_id = verified.stage.id.clone();
-    let key = publisher_key(&stage_id, verified.participant_id());
-    let (_, worker) = state.media.worker_for(&stage_id);
-    let id = state.media.new_session_id();
-    if !worker.claim_publisher(&key, &format!("{stage_id}/"), id, state.max_publishers) {
-        return refusal(
-            StatusCode::FORBIDDEN,
-            "STAGE_AT_CAPACITY",
-            format!("the stage already has {} publishers", state.max_publishers),
-        );
-    }
-    let role = Role::Publish { key: key.clone() };
-    let response =
-        start_session(&state, &headers, &verified, &offer, role, ConnectionKind::Publish, id).await;
-    if response.status() != StatusCode::CREATED {
-        worker.release_publisher(&key, id);
-    }
-    response
+    start_session(&state, &headers, &verified, &offer, Role::Publish).await
 }
 
 async fn subscribe(
@@ -161,50 +144,41 @@ async fn subscribe(
         Ok(admitted) => admitted,
         Err(r) => return r,
     };
-    let key = publisher_key(&verified.stage.id, &publisher);
+    // Checked again, atomically, when the worker adds the session; asked first so that a
+    // subscription to nobody costs no DTLS certificate.
     let (_, worker) = state.media.worker_for(&verified.stage.id);
-    if !worker.is_publishing(&key) {
-        return refusal(
-            StatusCode::NOT_FOUND,
-            "PUBLISHER_NOT_FOUND",
-            format!("participant {publisher} is not publishing on this stage"),
-        );
+    if !media_plane::is_publishing(worker, &verified.stage.id, &publisher).await {
+        return add_refusal(AddError::PublisherNotFound(publisher));
     }
-    let role = Role::Subscribe { publisher: key };
-    let kind = ConnectionKind::Subscribe { publisher };
-    let id = state.media.new_session_id();
-    start_session(&state, &headers, &verified, &offer, role, kind, id).await
+    start_session(&state, &headers, &verified, &offer, Role::Subscribe { publisher }).await
 }
 
-/// Answers the offer, hands the session to the stage's worker and joins it to the stage's hub.
+/// Answers the offer, hands the session to the stage's worker (which admits it or not) and
+/// joins it to the stage's hub.
 async fn start_session(
     state: &WhipState,
     headers: &HeaderMap,
     verified: &VerifiedParticipant,
     offer: &str,
     role: Role,
-    kind: ConnectionKind,
-    id: u64,
 ) -> Response {
     let stage_id = verified.stage.id.clone();
     let participant = verified.participant_id().to_string();
     let (worker_index, worker) = state.media.worker_for(&stage_id);
-    let (rtc, answer) =
+    let answered =
         match answer_offer(offer, state.media.candidate(worker), std::time::Instant::now()) {
-            Ok(pair) => pair,
+            Ok(answered) => answered,
             Err(e @ SessionError::CodecMismatch) => {
                 return refusal(StatusCode::NOT_ACCEPTABLE, "CODEC_MISMATCH", e.to_string());
             }
             Err(e) => return refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.to_string()),
         };
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mut client = client_details(user_agent);
-    client.details.protocol = Some("WHIP".into());
-    let hub = state.hubs.hub(&stage_id);
-    let Some((connection, mut outbound)) =
-        hub.connect(participant.clone(), participant_info(verified), kind, client).await
-    else {
-        return refusal(StatusCode::NOT_FOUND, "STAGE_DELETED", "the stage is gone");
+    let Answered { mut rtc, answer, remote_ice, candidate, media: negotiated } = answered;
+    let id = state.media.new_session_id();
+    let etag = entity_tag(&rtc.direct_api().local_ice_credentials().ufrag);
+    let kind = match &role {
+        Role::Publish => ConnectionKind::Publish,
+        Role::Subscribe { publisher } => ConnectionKind::Subscribe { publisher: publisher.clone() },
     };
     state.media.register(SessionEntry {
         worker: worker_index,
@@ -212,27 +186,60 @@ async fn start_session(
         stage_id: stage_id.clone(),
         participant_id: participant.clone(),
     });
-    // When the worker ends the session (client gone, DELETE, failure), the hub learns of it.
-    let runtime = tokio::runtime::Handle::current();
-    let (media, hub_for_end) = (state.media.clone(), hub.clone());
-    let on_end = Box::new(move || {
+    // The worker reports the end of the session, whatever ends it (client gone, DELETE,
+    // replaced, maximum duration); the session's task below tells the hub.
+    let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<EndReason>();
+    let media = state.media.clone();
+    let on_end = Box::new(move |reason: EndReason| {
         media.forget(id);
-        runtime.spawn(async move { hub_for_end.input(Input::Closed { connection }).await });
+        let _ = ended_tx.send(reason);
     });
-    if !worker.add_session(id, rtc, role, on_end) {
-        return refusal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "FAILED",
-            "the media worker is not running",
-        );
+    let session = NewSession {
+        id,
+        stage: stage_id.clone(),
+        participant: participant.clone(),
+        role,
+        rtc,
+        remote_ice,
+        candidate,
+        media: negotiated,
+        on_end,
+    };
+    // The worker admits first (stage capacity, publisher present, codecs), so that a refused
+    // publish never shows up in the stage state.
+    if let Err(e) = media_plane::add_session(worker, session).await {
+        state.media.forget(id);
+        return add_refusal(e);
     }
-    // When the hub closes the connection (replaced, disconnected, stage deleted), the media ends.
-    let worker_for_close: WorkerHandle = worker.clone();
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut client = client_details(user_agent);
+    client.details.protocol = Some("WHIP".into());
+    let hub = state.hubs.hub(&stage_id);
+    let Some((connection, mut outbound)) =
+        hub.connect(participant.clone(), participant_info(verified), kind, client).await
+    else {
+        worker.end_session(id);
+        return refusal(StatusCode::NOT_FOUND, "STAGE_DELETED", "the stage is gone");
+    };
+    // The session's life on the hub: when the hub closes the connection (replaced,
+    // disconnected, stage deleted), the media ends; when the media ends, the hub learns of it.
+    let worker_for_close = worker.clone();
     tokio::spawn(async move {
-        while let Some(message) = outbound.recv().await {
-            if let Outbound::Close { .. } = message {
-                worker_for_close.end_session(id);
-                break;
+        let mut ended = ended_rx;
+        let mut closing = false;
+        loop {
+            tokio::select! {
+                reason = &mut ended => {
+                    tracing::debug!(id, ?reason, "media session ended");
+                    hub.input(Input::Closed { connection }).await;
+                    return;
+                }
+                message = outbound.recv(), if !closing => {
+                    if matches!(message, Some(Outbound::Close { .. }) | None) {
+                        worker_for_close.end_session(id);
+                        closing = true;
+                    }
+                }
             }
         }
     });
@@ -243,7 +250,45 @@ async fn start_session(
     if let Ok(v) = HeaderValue::from_str(&location) {
         h.insert(header::LOCATION, v);
     }
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
     response
+}
+
+/// The WHIP answer to a session the worker did not admit.
+fn add_refusal(error: AddError) -> Response {
+    let message = error.to_string();
+    match error {
+        AddError::StageAtCapacity { .. } => {
+            refusal(StatusCode::FORBIDDEN, "STAGE_AT_CAPACITY", message)
+        }
+        AddError::PublisherNotFound(_) => {
+            refusal(StatusCode::NOT_FOUND, "PUBLISHER_NOT_FOUND", message)
+        }
+        AddError::CodecMismatch { .. } => {
+            refusal(StatusCode::NOT_ACCEPTABLE, "CODEC_MISMATCH", message)
+        }
+        AddError::DuplicateId(_) | AddError::WorkerStopped => {
+            refusal(StatusCode::SERVICE_UNAVAILABLE, "FAILED", message)
+        }
+    }
+}
+
+/// The session named in the path, if it is the caller's.
+async fn own_session(
+    state: &WhipState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<SessionEntry, Response> {
+    let verified = authenticate(state, headers).await?;
+    let entry = id.parse::<u64>().ok().and_then(|id| state.media.session(id));
+    let mine = |e: &SessionEntry| {
+        e.participant_id == verified.participant_id() && e.stage_id == verified.stage.id
+    };
+    entry.filter(mine).ok_or_else(|| {
+        refusal(StatusCode::NOT_FOUND, "INVALID_INPUT", format!("no session {id} of yours"))
+    })
 }
 
 async fn end(
@@ -251,20 +296,9 @@ async fn end(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let verified = match authenticate(&state, &headers).await {
-        Ok(v) => v,
+    let entry = match own_session(&state, &headers, &id).await {
+        Ok(entry) => entry,
         Err(r) => return r,
-    };
-    let entry = id.parse::<u64>().ok().and_then(|id| state.media.session(id));
-    let mine = |e: &SessionEntry| {
-        e.participant_id == verified.participant_id() && e.stage_id == verified.stage.id
-    };
-    let Some(entry) = entry.filter(mine) else {
-        return refusal(
-            StatusCode::NOT_FOUND,
-            "INVALID_INPUT",
-            format!("no session {id} of yours"),
-        );
     };
     if let Some(worker) = state.media.worker(entry.worker) {
         worker.end_session(entry.id);
@@ -272,14 +306,57 @@ async fn end(
     StatusCode::OK.into_response()
 }
 
-/// Trickle ICE and ICE restarts are not supported yet: the answer carries every candidate the
-/// server has (ICE-lite), so clients need not trickle. RFC 9725 lets a server refuse with 405.
-async fn patch() -> Response {
-    let mut response = refusal(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "INVALID_INPUT",
-        "trickle ICE and ICE restart are not supported: the answer has all candidates",
-    );
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
-    response
+/// RFC 9725 §4.3: a trickle-ICE fragment (RFC 8840) with the client's candidates (`204`), or
+/// with new ICE credentials — an ICE restart, answered `200` with the server's new
+/// credentials and candidate. `If-Match`, when given, must name the current ICE session.
+async fn patch(
+    State(state): State<WhipState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let entry = match own_session(&state, &headers, &id).await {
+        Ok(entry) => entry,
+        Err(r) => return r,
+    };
+    let text = match check_sdp_body(
+        &headers,
+        &body,
+        "application/trickle-ice-sdpfrag",
+        "a trickle-ICE SDP fragment",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    ) {
+        Ok(text) => text,
+        Err(r) => return r,
+    };
+    let fragment = match sdpfrag::parse(&text) {
+        Ok(fragment) => fragment,
+        Err(e) => return refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.to_string()),
+    };
+    let if_match = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(String::from);
+    let Some(worker) = state.media.worker(entry.worker) else {
+        return refusal(StatusCode::SERVICE_UNAVAILABLE, "FAILED", "the media worker is gone");
+    };
+    match media_plane::patch_session(worker, entry.id, fragment, if_match).await {
+        Some(Ok(PatchOutcome::Trickled)) => StatusCode::NO_CONTENT.into_response(),
+        Some(Ok(PatchOutcome::Restarted { answer, etag })) => {
+            let mut response = (StatusCode::OK, answer).into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/trickle-ice-sdpfrag"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&etag) {
+                h.insert(header::ETAG, v);
+            }
+            response
+        }
+        Some(Err(e @ PatchError::NotFound(_))) => {
+            refusal(StatusCode::NOT_FOUND, "INVALID_INPUT", e.to_string())
+        }
+        Some(Err(e @ PatchError::PreconditionFailed { .. })) => {
+            refusal(StatusCode::PRECONDITION_FAILED, "INVALID_INPUT", e.to_string())
+        }
+        None => refusal(StatusCode::SERVICE_UNAVAILABLE, "FAILED", "the media worker is gone"),
+    }
 }

@@ -9,7 +9,7 @@ use std::{
 };
 
 use str0m::media::{Direction, MediaKind};
-use troupe_media::client::{Client, run_together};
+use troupe_media::client::{Client, VideoChoice, run_together};
 
 struct Server {
     child: Child,
@@ -35,7 +35,8 @@ fn start(extra: &[&str]) -> Server {
         std::process::id(),
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
     ));
-    let port = 20_000 + (std::process::id() % 20_000) as u16 + extra.len() as u16 * 7;
+    // A port the system just handed out: free, and different for each test of the run.
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = troupe()
         .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log-level", "warn"])
         .args(["--udp-ports", &format!("{port}-{port}")])
@@ -92,11 +93,23 @@ fn http(
     token: Option<&str>,
     body: &str,
 ) -> HttpResponse {
+    http_with(addr, method, path, token, "Content-Type: application/sdp\r\n", body)
+}
+
+/// [`http`] with the given header lines (each ending in CRLF) instead of the SDP content type.
+fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &str,
+    body: &str,
+) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/sdp\r\n{auth}\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}{auth}\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -227,6 +240,113 @@ fn whip_refusals() {
     let location = r.header("location").unwrap().to_string();
     let r = http(server.addr, "DELETE", &location, Some(&carol_token), "");
     assert_eq!(r.status, 404);
-    let r = http(server.addr, "PATCH", &location, Some(&alice_token), "");
-    assert_eq!(r.status, 405);
+    let r = http(server.addr, "PATCH", &location, Some(&carol_token), "");
+    assert_eq!(r.status, 404);
+}
+
+/// RFC 9725 §4.3 on a live session: trickled candidates are taken (204); new ICE credentials
+/// restart ICE (200, the server's new credentials and candidate, a new ETag); a stale If-Match,
+/// a wrong content type or a malformed fragment are refused.
+#[test]
+fn patch_trickles_and_restarts_ice() {
+    let server = start(&[]);
+    let (alice_token, _) = token(&server, "patch", "alice", &[]);
+    let (mut alice, r) =
+        whip(&server, "/whip", &alice_token, MediaKind::Audio, Direction::SendOnly);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let location = r.header("location").unwrap().to_string();
+    let first_etag = r.header("etag").expect("the answer has an ETag").to_string();
+    let answer_ufrag = sdp_value(&r.body, "a=ice-ufrag:").unwrap();
+    run_together(&mut [&mut alice], Duration::from_secs(10), |c| c[0].connected).unwrap();
+    let frag = "Content-Type: application/trickle-ice-sdpfrag\r\n";
+    let patch = |headers: &str, body: &str| {
+        http_with(server.addr, "PATCH", &location, Some(&alice_token), headers, body)
+    };
+
+    let (ufrag, pwd) = alice.ice_credentials();
+    let trickle = format!(
+        "a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n\
+         a=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\na=end-of-candidates\r\n"
+    );
+    let r = patch(&format!("{frag}If-Match: {first_etag}\r\n"), &trickle);
+    assert_eq!(r.status, 204, "{}", r.body);
+
+    let restart = "a=ice-ufrag:newufrag\r\na=ice-pwd:newpasswordnewpassword12\r\n";
+    let r = patch(&format!("{frag}If-Match: *\r\n"), restart);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/trickle-ice-sdpfrag"));
+    let new_ufrag = sdp_value(&r.body, "a=ice-ufrag:").expect("new credentials");
+    assert_ne!(new_ufrag, answer_ufrag);
+    assert!(sdp_value(&r.body, "a=ice-pwd:").is_some());
+    assert!(r.body.contains("a=candidate:"), "{}", r.body);
+    assert_ne!(r.header("etag"), Some(first_etag.as_str()));
+
+    let r = patch(&format!("{frag}If-Match: {first_etag}\r\n"), &trickle);
+    assert_eq!((r.status, r.code().as_str()), (412, "INVALID_INPUT"), "a stale ETag");
+    let r = patch("Content-Type: application/sdp\r\n", &trickle);
+    assert_eq!(r.status, 415);
+    let r = patch(frag, "this is not a fragment");
+    assert_eq!((r.status, r.code().as_str()), (400, "INVALID_INPUT"));
+    let r = patch(frag, "a=candidate:garbage\r\n");
+    assert_eq!((r.status, r.code().as_str()), (400, "INVALID_INPUT"));
+    let r = http_with(server.addr, "PATCH", "/whip/session/999999", Some(&alice_token), frag, "");
+    assert_eq!(r.status, 404);
+}
+
+fn sdp_value(sdp: &str, prefix: &str) -> Option<String> {
+    sdp.lines().find_map(|l| l.trim().strip_prefix(prefix)).map(str::to_string)
+}
+
+/// POSTs an offer of several tracks; applies the answer when accepted.
+fn whip_tracks(
+    server: &Server,
+    path: &str,
+    token: &str,
+    tracks: &[(MediaKind, Direction)],
+    video: VideoChoice,
+) -> (Client, HttpResponse) {
+    let (mut client, offer) = Client::offer_tracks(loopback(), tracks, video).unwrap();
+    let response = http(server.addr, "POST", path, Some(token), &offer);
+    if response.status == 201 {
+        client.accept(&response.body).unwrap();
+    }
+    (client, response)
+}
+
+/// The subscription's offer decides what it gets, and it must be able to decode it.
+#[test]
+fn subscriptions_get_what_they_offered_and_can_decode() {
+    use Direction::{RecvOnly, SendOnly};
+    use MediaKind::{Audio, Video};
+    let server = start(&[]);
+    let (alice_token, alice_id) = token(&server, "codecs", "alice", &[]);
+    let (bob_token, _) = token(&server, "codecs", "bob", &["--subscribe"]);
+    // Another participant: a second subscription of bob's to alice would replace his first.
+    let (carol_token, _) = token(&server, "codecs", "carol", &["--subscribe"]);
+    let both = [(Audio, SendOnly), (Video, SendOnly)];
+    let (mut alice, r) = whip_tracks(&server, "/whip", &alice_token, &both, VideoChoice::Default);
+    assert_eq!(r.status, 201, "{}", r.body);
+    run_together(&mut [&mut alice], Duration::from_secs(10), |c| c[0].frames_sent >= 20).unwrap();
+    let path = format!("/whip/subscribe/{alice_id}");
+
+    // Alice sends VP8; a subscription that can only decode H.264 video is refused.
+    let h264_only = [(Video, RecvOnly)];
+    let (_, r) = whip_tracks(&server, &path, &bob_token, &h264_only, VideoChoice::H264Only);
+    assert_eq!((r.status, r.code().as_str()), (406, "CODEC_MISMATCH"), "{}", r.body);
+    assert!(r.body.contains("VP8") || r.body.contains("vp8"), "{}", r.body);
+
+    // An audio-only subscription gets audio and no video; audio and video get both.
+    let audio = [(Audio, RecvOnly)];
+    let (mut bob, r) = whip_tracks(&server, &path, &bob_token, &audio, VideoChoice::Default);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let all = [(Audio, RecvOnly), (Video, RecvOnly)];
+    let (mut carol, r) = whip_tracks(&server, &path, &carol_token, &all, VideoChoice::Default);
+    assert_eq!(r.status, 201, "{}", r.body);
+    run_together(&mut [&mut alice, &mut bob, &mut carol], Duration::from_secs(20), |c| {
+        c[1].audio_frames >= 25 && c[2].audio_frames >= 25 && c[2].video_frames >= 15
+    })
+    .unwrap();
+    assert!(bob.audio_frames >= 25, "bob heard {} audio frames", bob.audio_frames);
+    assert_eq!(bob.video_frames, 0, "an audio-only subscription gets no video");
+    assert!(carol.video_frames >= 15 && carol.audio_frames >= 25);
 }
