@@ -70,8 +70,36 @@ pub fn answer_offer(
     if !accepts_any_media(&answer) {
         return Err(SessionError::CodecMismatch);
     }
+    let answer = candidates_in_every_section(&answer, &host);
     let media = accepted_media(&answer);
     Ok(Answered { rtc, answer, remote_ice: offered_credentials(offer_sdp), candidate: host, media })
+}
+
+/// str0m writes candidates in the first m-section only (enough with BUNDLE); clients that
+/// look for them per section (the hosted service's habit breaks aiortc's video this way) find
+/// them in every accepted one, each section ending with `a=end-of-candidates`.
+fn candidates_in_every_section(answer: &str, candidate: &Candidate) -> String {
+    let line = format!("a={}", candidate.to_sdp_string());
+    let mut sections = answer.split("\r\nm=");
+    let mut out = sections.next().unwrap_or_default().to_string();
+    for section in sections {
+        out.push_str("\r\nm=");
+        if section.split_whitespace().nth(1) == Some("0") {
+            out.push_str(section); // Rejected: no transport.
+            continue;
+        }
+        let body = section.trim_end_matches("\r\n");
+        out.push_str(body);
+        if !body.lines().any(|l| l.starts_with("a=candidate:")) {
+            out.push_str("\r\n");
+            out.push_str(&line);
+        }
+        if !body.lines().any(|l| l.trim_end() == "a=end-of-candidates") {
+            out.push_str("\r\na=end-of-candidates");
+        }
+        out.push_str(&section[body.len()..]);
+    }
+    out
 }
 
 /// The accepted m-lines of an answer: their mid, kind and direction.

@@ -141,10 +141,26 @@ impl WorkerHandle {
     }
 }
 
-/// Starts a worker on `bind`.
+/// Starts a worker on `bind`, whose sessions' candidates name the address it binds.
 pub fn spawn(bind: SocketAddr, config: RouterConfig) -> io::Result<WorkerHandle> {
+    spawn_advertising(bind, bind.ip(), config)
+}
+
+/// Starts a worker on `bind` whose sessions' candidates name `advertised` (the node IP, on
+/// the bound port). str0m is told that datagrams arrive there: its ICE agent answers only
+/// checks sent to one of its candidates, and a socket bound to every interface (behind a
+/// 1:1 NAT) would otherwise report 0.0.0.0.
+pub fn spawn_advertising(
+    bind: SocketAddr,
+    advertised: IpAddr,
+    config: RouterConfig,
+) -> io::Result<WorkerHandle> {
     let socket = UdpSocket::bind(bind)?;
     let local_addr = socket.local_addr()?;
+    let advertised = SocketAddr::new(
+        if advertised.is_unspecified() { local_addr.ip() } else { advertised },
+        local_addr.port(),
+    );
     // Wake-ups come from a socket of the worker's own, reaching it on loopback when it listens
     // on every interface.
     let wake_ip = match local_addr.ip() {
@@ -159,9 +175,10 @@ pub fn spawn(bind: SocketAddr, config: RouterConfig) -> io::Result<WorkerHandle>
     let worker = Worker {
         socket: BatchSocket::new(socket)?,
         commands: receiver,
-        router: Router::new(config.clone(), local_addr, stats.clone()),
+        router: Router::new(config.clone(), advertised, stats.clone()),
         config,
         local_addr,
+        advertised,
         stats: stats.clone(),
         transmits: Vec::with_capacity(256),
     };
@@ -177,6 +194,7 @@ struct Worker {
     router: Router,
     config: RouterConfig,
     local_addr: SocketAddr,
+    advertised: SocketAddr,
     stats: Arc<MediaStats>,
     transmits: Vec<Transmit>,
 }
@@ -196,7 +214,7 @@ impl Worker {
                 "media worker panicked; ending its sessions"
             );
             self.router.end_all(EndReason::WorkerFailed);
-            self.router = Router::new(self.config.clone(), self.local_addr, self.stats.clone());
+            self.router = Router::new(self.config.clone(), self.advertised, self.stats.clone());
             self.transmits.clear();
         }
     }

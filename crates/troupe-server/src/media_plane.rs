@@ -5,7 +5,8 @@
 use std::{
     collections::HashMap,
     hash::{DefaultHasher, Hash, Hasher},
-    net::{IpAddr, Ipv4Addr, SocketAddr},
+    io,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     sync::{
         Mutex,
         atomic::{AtomicU64, Ordering},
@@ -36,19 +37,31 @@ pub struct MediaPlane {
 }
 
 impl MediaPlane {
-    /// Starts one worker per port. Binds loopback when the node IP is loopback (nothing else
-    /// could reach it), every interface otherwise.
+    /// Starts one worker per port, bound to the node IP itself when it is one of this machine's
+    /// addresses (always so for loopback), else to every interface (the node IP is then a NAT's
+    /// public address). Either way the workers tell str0m that datagrams arrive at the node IP:
+    /// its ICE agent drops binding requests whose destination is not one of its candidates.
     pub fn start(
         node_ip: IpAddr,
         ports: (u16, u16),
         config: RouterConfig,
     ) -> Result<MediaPlane, String> {
-        let bind_ip =
-            if node_ip.is_loopback() { node_ip } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
         let workers = (ports.0..=ports.1)
             .map(|port| {
-                worker::spawn(SocketAddr::new(bind_ip, port), config.clone())
-                    .map_err(|e| format!("cannot use UDP port {port} for media: {e}"))
+                let spawn = |ip| {
+                    worker::spawn_advertising(SocketAddr::new(ip, port), node_ip, config.clone())
+                };
+                let spawned = match spawn(node_ip) {
+                    Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable => {
+                        let any: IpAddr = match node_ip {
+                            IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+                            IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+                        };
+                        spawn(any)
+                    }
+                    other => other,
+                };
+                spawned.map_err(|e| format!("cannot use UDP port {port} for media: {e}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MediaPlane {
@@ -143,4 +156,38 @@ pub async fn is_publishing(worker: &WorkerHandle, stage: &str, participant: &str
         }),
     );
     rx.await.unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound_ip(node_ip: IpAddr) -> IpAddr {
+        let plane = MediaPlane::start(node_ip, (0, 0), RouterConfig::default())
+            .expect("a worker on an ephemeral port");
+        let worker = &plane.workers()[0];
+        assert_eq!(plane.candidate(worker).ip(), node_ip, "the candidate is the node IP");
+        worker.local_addr().ip()
+    }
+
+    #[test]
+    fn workers_bind_the_node_ip_when_it_is_a_local_address() {
+        assert_eq!(bound_ip(IpAddr::V4(Ipv4Addr::LOCALHOST)), Ipv4Addr::LOCALHOST);
+        // What `--node-ip` defaults to outside dev mode (aiortc, for one, ignores 127.0.0.1).
+        let local = if_addrs::get_if_addrs()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|a| !a.is_loopback() && a.ip().is_ipv4())
+            .map(|a| a.ip());
+        if let Some(ip) = local {
+            assert_eq!(bound_ip(ip), ip, "bound to {ip} itself, not to every interface");
+        }
+    }
+
+    #[test]
+    fn workers_bind_every_interface_for_an_address_of_no_interface() {
+        // TEST-NET-3: on no interface here, like the public address of a 1:1 NAT.
+        let public = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
+        assert_eq!(bound_ip(public), Ipv4Addr::UNSPECIFIED);
+    }
 }

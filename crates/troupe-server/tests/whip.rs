@@ -326,6 +326,13 @@ fn subscriptions_get_what_they_offered_and_can_decode() {
     let both = [(Audio, SendOnly), (Video, SendOnly)];
     let (mut alice, r) = whip_tracks(&server, "/whip", &alice_token, &both, VideoChoice::Default);
     assert_eq!(r.status, 201, "{}", r.body);
+    // Every m-section carries the server's candidate (some clients look for it per section).
+    let sections: Vec<&str> = r.body.split("\r\nm=").skip(1).collect();
+    assert_eq!(sections.len(), 2, "{}", r.body);
+    for section in sections {
+        assert!(section.contains("\r\na=candidate:"), "no candidate in m={section}");
+        assert!(section.contains("\r\na=end-of-candidates"), "m={section}");
+    }
     run_together(&mut [&mut alice], Duration::from_secs(10), |c| c[0].frames_sent >= 20).unwrap();
     let path = format!("/whip/subscribe/{alice_id}");
 
