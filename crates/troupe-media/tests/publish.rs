@@ -208,3 +208,40 @@ fn subscriptions_end_when_their_publisher_stops_but_not_when_it_republishes() {
         vec![("bob", EndReason::PublisherGone), ("second publish", EndReason::Closed)]
     );
 }
+
+/// A full stage: 12 publishers, each with 12 subscribers (144 subscriptions, 156 clients on
+/// their own threads and sockets). Every subscriber receives its publisher's frames in order.
+#[test]
+fn twelve_publishers_with_twelve_subscribers_each() {
+    let worker = spawn();
+    let mut publishers = Vec::new();
+    for p in 0..12 {
+        publishers.push(join(&worker, SEND_AUDIO, &format!("p{p}"), Role::Publish));
+    }
+    let mut subscribers = Vec::new();
+    for p in 0..12 {
+        for s in 0..12 {
+            let name = format!("s{p}-{s}");
+            subscribers.push((p, join(&worker, RECV_AUDIO, &name, to(&format!("p{p}")))));
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    std::thread::scope(|scope| {
+        for client in publishers.iter_mut() {
+            scope.spawn(move || client.run_until(deadline).unwrap());
+        }
+        for (_, client) in subscribers.iter_mut() {
+            scope.spawn(move || client.run_until(deadline).unwrap());
+        }
+    });
+    let stats = worker.stats();
+    assert_eq!(stats.publishers.load(Ordering::Relaxed), 12);
+    assert_eq!(stats.subscriptions.load(Ordering::Relaxed), 144);
+    for (p, client) in &subscribers {
+        let got = client.received.len();
+        assert!(got >= 100, "a subscriber of p{p} got {got} frames; {stats:?}");
+        assert!(counters_in_order(&client.received), "a subscriber of p{p}: lost or reordered");
+    }
+    let forwarded = stats.rtp_packets_out.load(Ordering::Relaxed);
+    assert!(forwarded >= 144 * 100, "{forwarded} packets forwarded");
+}
