@@ -366,3 +366,75 @@ test('LEFT and the session end are stamped when the last connection closed, not 
     await s.stop();
   }
 });
+
+// ---- refusals in the history, token exchange and media, the subscriber limit ----------------
+
+/** A minimal WHIP offer (one Opus m-section; no ICE will ever happen, the answer is enough). */
+function sdpOffer({ direction = 'sendonly', codec = 'opus/48000/2' } = {}) {
+  const fingerprint = Array(32).fill('AB').join(':');
+  return [
+    'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0', 'a=ice-ufrag:abcd',
+    'a=ice-pwd:abcdefghijklmnopqrstuvwx', `a=fingerprint:sha-256 ${fingerprint}`, 'a=setup:actpass',
+    'a=mid:0', `a=${direction}`, 'a=rtcp-mux', `a=rtpmap:111 ${codec}`, '',
+  ].join('\r\n');
+}
+
+/** POSTs an offer to the stage's WHIP endpoint (`path` after it: '' or '/subscribe/<id>'). */
+async function whip(stage, token, { path = '', body = sdpOffer() } = {}) {
+  const res = await fetch(`${stage.endpoints.whip}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/sdp' },
+    body,
+  });
+  const text = await res.text();
+  let code;
+  try { code = JSON.parse(text).code; } catch { code = undefined; }
+  return { status: res.status, code, text };
+}
+
+/** The participant's events in a session once there are at least `n`, as [name, errorCode, remote]. */
+async function historyOf(c, stage, sessionId, participantId, n) {
+  const events = await waitFor(async () => {
+    const out = await c.send(new ListParticipantEventsCommand({ stageArn: stage.arn, sessionId, participantId }));
+    return out.events.length >= n ? out.events : null;
+  }, `${n} events of ${participantId}`);
+  return events.map((e) => [e.name, e.errorCode, e.remoteParticipantId].filter((x) => x !== undefined));
+}
+
+test('refusals of a participant with a valid token are recorded with their error code', async () => {
+  const { stage } = await ivs.send(new CreateStageCommand({}));
+  const token = async (userId, capabilities) => (await ivs.send(new CreateParticipantTokenCommand({ stageArn: stage.arn, userId, capabilities }))).participantToken;
+  const viewer = await token('viewer', ['SUBSCRIBE']);
+  const host = await token('host', ['PUBLISH', 'SUBSCRIBE']);
+  const watcher = await token('watcher', ['SUBSCRIBE']);
+
+  // Nobody on the stage: the refusal opens a session of its own, which ends after the grace.
+  let r = await whip(stage, viewer.token);
+  assert.deepEqual([r.status, r.code], [403, 'TOKEN_NOT_ALLOWED']);
+  const first = await waitFor(async () => (await ivs.send(new ListStageSessionsCommand({ stageArn: stage.arn }))).stageSessions[0], 'a session');
+  const { participants } = await ivs.send(new ListParticipantsCommand({ stageArn: stage.arn, sessionId: first.sessionId }));
+  assert.deepEqual(participants.map((p) => [p.participantId, p.userId, p.state, p.published]), [[viewer.participantId, 'viewer', 'DISCONNECTED', false]]);
+  assert.deepEqual(await historyOf(ivs, stage, first.sessionId, viewer.participantId, 1), [['PUBLISH_ERROR', 'INSUFFICIENT_CAPABILITIES']]);
+  await waitFor(async () => (await ivs.send(new ListStageSessionsCommand({ stageArn: stage.arn }))).stageSessions[0].endTime, 'the session to end');
+
+  // With someone on the stage, refusals go to its session.
+  const w = open(eventsUrl(stage), watcher.token);
+  await w.opened;
+  const { sessionId } = (await w.next(stateWith((p) => p.participants.length === 1))).payload;
+  assert.notEqual(sessionId, first.sessionId);
+  r = await whip(stage, viewer.token, { path: `/subscribe/${host.participantId}`, body: sdpOffer({ direction: 'recvonly' }) });
+  assert.deepEqual([r.status, r.code], [404, 'PUBLISHER_NOT_FOUND']);
+  r = await whip(stage, host.token, { body: 'v=0 this is not SDP' });
+  assert.deepEqual([r.status, r.code], [400, 'INVALID_INPUT']);
+  r = await whip(stage, host.token, { body: sdpOffer({ codec: 'x-alien/48000/2' }) });
+  assert.deepEqual([r.status, r.code], [406, 'CODEC_MISMATCH']);
+  assert.deepEqual(await historyOf(ivs, stage, sessionId, viewer.participantId, 1), [['SUBSCRIBE_ERROR', 'PUBLISHER_NOT_FOUND', host.participantId]]);
+  assert.deepEqual(await historyOf(ivs, stage, sessionId, host.participantId, 2), [['PUBLISH_ERROR', 'INVALID_INPUT'], ['PUBLISH_ERROR', 'INVALID_AUDIO_CODEC']]);
+  const listed = (await ivs.send(new ListParticipantsCommand({ stageArn: stage.arn, sessionId }))).participants;
+  assert.deepEqual(listed.map((p) => [p.userId, p.state]).sort(), [['host', 'DISCONNECTED'], ['viewer', 'DISCONNECTED'], ['watcher', 'CONNECTED']]);
+  const { participant } = await ivs.send(new GetParticipantCommand({ stageArn: stage.arn, sessionId, participantId: host.participantId }));
+  assert.equal(participant.protocol, 'WHIP');
+  assert.deepEqual(w.messages.filter((m) => m.type === 'STAGE_STATE' && m.payload.participants.length !== 1), [], 'refused participants are not on the stage');
+  w.ws.close();
+});

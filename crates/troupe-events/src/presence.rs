@@ -77,6 +77,11 @@ pub enum Input {
     InfoChanged { participant: ParticipantId, info: ParticipantInfo },
     /// DisconnectParticipant: close everything of this participant now, no grace.
     Disconnect { participant: ParticipantId },
+    /// A participant with a valid token was refused (a join, a publish or a subscription). It
+    /// does not join; but its refusal is recorded in the stage session's history, so a session
+    /// starts if there is none, and stays at least the grace period, as if the participant had
+    /// joined and left at once (so that a client retrying does not open a session per try).
+    Refused { participant: ParticipantId },
     /// DeleteStage: close everything now.
     DeleteStage,
     /// The server is stopping: close everything now, so that every participant leaves and the
@@ -174,6 +179,8 @@ pub struct StagePresence {
     /// Which participant each open connection belongs to.
     owners: BTreeMap<ConnectionId, ParticipantId>,
     in_session: bool,
+    /// Set while a refused participant that never joined keeps the session open: until when.
+    refused_until: Option<Instant>,
     outputs: VecDeque<Output>,
     /// The state changed since the last StateChanged was emitted.
     dirty: bool,
@@ -187,6 +194,7 @@ impl StagePresence {
             participants: BTreeMap::new(),
             owners: BTreeMap::new(),
             in_session: false,
+            refused_until: None,
             outputs: VecDeque::new(),
             dirty: false,
             last_state_sent: None,
@@ -238,6 +246,16 @@ impl StagePresence {
                     self.mark_dirty(now);
                 }
             }
+            Input::Refused { participant } => {
+                if !self.in_session {
+                    self.in_session = true;
+                    self.outputs.push_back(Output::SessionStarted);
+                }
+                if !self.participants.contains_key(&participant) {
+                    let until = now + self.config.grace;
+                    self.refused_until = Some(self.refused_until.map_or(until, |t| t.max(until)));
+                }
+            }
             Input::Disconnect { participant } => {
                 self.remove(&participant, CloseReason::Disconnected, now)
             }
@@ -247,10 +265,13 @@ impl StagePresence {
                 } else {
                     CloseReason::StageDeleted
                 };
+                // Everything ends now, a session kept open only by refusals included.
+                self.refused_until = None;
                 let everyone: Vec<ParticipantId> = self.participants.keys().cloned().collect();
                 for participant in everyone {
                     self.remove(&participant, reason, now);
                 }
+                self.end_session_if_over(now);
             }
         }
     }
@@ -262,7 +283,8 @@ impl StagePresence {
 
     /// When [`StagePresence::handle_timeout`] must be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let grace = self.participants.values().filter_map(|p| p.leaves_at).min();
+        let grace =
+            self.participants.values().filter_map(|p| p.leaves_at).chain(self.refused_until).min();
         let state = if self.dirty { self.next_state_at() } else { None };
         match (grace, state) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -280,6 +302,10 @@ impl StagePresence {
             .collect();
         for participant in expired {
             self.leave(&participant, now);
+        }
+        if self.refused_until.is_some_and(|at| at <= now) {
+            self.refused_until = None;
+            self.end_session_if_over(now);
         }
         if self.dirty && self.next_state_at().is_some_and(|at| at <= now) {
             self.emit_state(now);
@@ -394,11 +420,20 @@ impl StagePresence {
             self.owners.remove(connection);
         }
         self.outputs.push_back(Output::Left { participant: participant.to_string() });
-        if self.participants.is_empty() && self.in_session {
+        self.end_session_if_over(now);
+        self.mark_dirty(now);
+    }
+
+    /// Ends the session once nobody is on the stage and no refusal keeps it open.
+    fn end_session_if_over(&mut self, now: Instant) {
+        if self.in_session
+            && self.participants.is_empty()
+            && self.refused_until.is_none_or(|at| at <= now)
+        {
             self.in_session = false;
+            self.refused_until = None;
             self.outputs.push_back(Output::SessionEnded);
         }
-        self.mark_dirty(now);
     }
 
     fn next_state_at(&self) -> Option<Instant> {

@@ -35,9 +35,17 @@ impl Sim {
     }
 
     fn connect(&mut self, participant: &str, kind: ConnectionKind) -> (ConnectionId, Vec<Output>) {
+        self.connect_as(participant, caps(true, true), kind)
+    }
+
+    fn connect_as(
+        &mut self,
+        participant: &str,
+        info: ParticipantInfo,
+        kind: ConnectionKind,
+    ) -> (ConnectionId, Vec<Output>) {
         let connection = ConnectionId(self.next_connection);
         self.next_connection += 1;
-        let info = ParticipantInfo { can_publish: true, can_subscribe: true, ..Default::default() };
         let out = self.input(Input::Connected {
             participant: participant.into(),
             info,
@@ -73,6 +81,14 @@ impl Sim {
     fn drain(&mut self) -> Vec<Output> {
         std::iter::from_fn(|| self.presence.poll_output()).collect()
     }
+}
+
+fn caps(can_publish: bool, can_subscribe: bool) -> ParticipantInfo {
+    ParticipantInfo { can_publish, can_subscribe, ..Default::default() }
+}
+
+fn refused(p: &str) -> Input {
+    Input::Refused { participant: p.into() }
 }
 
 fn joined(p: &str) -> Output {
@@ -225,6 +241,67 @@ fn a_burst_of_changes_is_one_update_per_interval() {
     assert!(sim.advance(COALESCE * 10).is_empty(), "nothing pending");
 }
 
+#[test]
+fn a_refusal_on_an_empty_stage_opens_a_session_for_the_grace() {
+    let mut sim = Sim::new();
+    assert_eq!(sim.input(refused("late")), vec![Output::SessionStarted]);
+    assert!(sim.presence.in_session(), "the refusal has a session to be recorded in");
+    assert_eq!(sim.presence.participants().count(), 0, "but nobody joined");
+    // A client retrying inside the grace stays in the same session.
+    sim.advance(GRACE - Duration::from_secs(1));
+    assert!(sim.input(refused("late")).is_empty());
+    let retried = sim.now;
+    let out = sim.advance_timed(GRACE * 2);
+    assert_eq!(out, vec![(retried + GRACE, Output::SessionEnded)]);
+    assert!(!sim.presence.in_session());
+    assert_eq!(sim.input(refused("late")), vec![Output::SessionStarted], "a new session");
+}
+
+#[test]
+fn a_session_kept_by_a_refusal_outlasts_the_participants_until_its_grace() {
+    let mut sim = Sim::new();
+    let (ws, _) = sim.connect("alice", ConnectionKind::Events);
+    sim.close(ws);
+    sim.advance(GRACE / 2);
+    assert!(sim.input(refused("bob")).is_empty(), "in session already");
+    let refused_at = sim.now;
+    let out = sim.advance_timed(GRACE * 2);
+    let ended: Vec<_> = out.iter().filter(|(_, o)| *o == Output::SessionEnded).collect();
+    assert!(out.iter().any(|(_, o)| *o == left("alice")));
+    assert_eq!(ended, vec![&(refused_at + GRACE, Output::SessionEnded)], "{out:?}");
+
+    // A refused participant that then joins is an ordinary participant: its grace, not the
+    // refusal's, ends the session.
+    let mut sim = Sim::new();
+    sim.input(refused("carol"));
+    let (ws, out) = sim.connect("carol", ConnectionKind::Events);
+    assert_eq!(out, vec![joined("carol"), Output::StateChanged], "same session");
+    sim.advance(GRACE * 3);
+    assert!(sim.presence.in_session(), "carol is connected");
+    sim.close(ws);
+    assert!(sim.advance(GRACE).contains(&Output::SessionEnded));
+}
+
+#[test]
+fn a_refusal_of_a_participant_on_the_stage_changes_nothing() {
+    let mut sim = Sim::new();
+    let (ws, _) = sim.connect("alice", ConnectionKind::Events);
+    sim.advance(Duration::from_secs(1));
+    assert!(sim.input(refused("alice")).is_empty());
+    sim.close(ws);
+    let out = sim.advance(GRACE);
+    assert!(out.contains(&Output::SessionEnded), "ends with alice, no extra grace: {out:?}");
+}
+
+#[test]
+fn delete_stage_ends_a_session_kept_by_refusals() {
+    let mut sim = Sim::new();
+    sim.input(refused("late"));
+    assert_eq!(sim.input(Input::DeleteStage), vec![Output::SessionEnded]);
+    assert_eq!(sim.presence.poll_timeout(), None);
+    assert!(sim.advance(GRACE * 2).is_empty());
+}
+
 /// A small deterministic PRNG (xorshift64*), so the long run is the same every time.
 struct Rng(u64);
 impl Rng {
@@ -303,7 +380,14 @@ fn hours_of_random_traffic_keep_the_invariants() {
                     1 => ConnectionKind::Publish,
                     _ => ConnectionKind::Subscribe { publisher: format!("p{}", rng.below(30)) },
                 };
-                let (id, out) = sim.connect(&participant, kind.clone());
+                // Connecting always brings a token that allows it (WHIP checks), plus another
+                // capability at random.
+                let info = match kind {
+                    ConnectionKind::Events => caps(rng.below(2) == 0, rng.below(2) == 0),
+                    ConnectionKind::Publish => caps(true, rng.below(2) == 0),
+                    ConnectionKind::Subscribe { .. } => caps(rng.below(2) == 0, true),
+                };
+                let (id, out) = sim.connect_as(&participant, info, kind.clone());
                 open.insert(id, (participant, kind));
                 out
             }
@@ -318,6 +402,7 @@ fn hours_of_random_traffic_keep_the_invariants() {
                 audio_muted: Some(rng.below(2) == 0),
                 video_stopped: None,
             }),
+            9 if rng.below(3) == 0 => sim.input(refused(&participant)),
             9 if rng.below(20) == 0 => {
                 let out = sim.input(Input::Disconnect { participant: participant.clone() });
                 open.retain(|_, (p, _)| *p != participant);

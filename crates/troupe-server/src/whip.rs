@@ -20,10 +20,11 @@ use axum::{
 use time::OffsetDateTime;
 use troupe_control::{ControlPlane, participant_auth::VerifiedParticipant};
 use troupe_events::{
+    history::EventErrorCode,
     hub::{Outbound, StageHubs},
     presence::{ConnectionKind, Input},
     socket::{participant_info, refusal, rejection},
-    user_agent::client_details,
+    user_agent::{client_details, whip_client_details},
 };
 use troupe_media::{
     session::{SessionError, answer_offer},
@@ -111,14 +112,36 @@ async fn admit(
     state: &WhipState,
     headers: &HeaderMap,
     body: &Bytes,
-    publishing: bool,
+    attempt: &ConnectionKind,
 ) -> Result<(VerifiedParticipant, String), Response> {
     let verified = authenticate(state, headers).await?;
-    let allowed =
-        if publishing { verified.require_publish() } else { verified.require_subscribe() };
-    allowed.map_err(|r| rejection(&r))?;
-    let offer = check_offer(headers, body)?;
+    let allowed = if *attempt == ConnectionKind::Publish {
+        verified.require_publish()
+    } else {
+        verified.require_subscribe()
+    };
+    if let Err(r) = allowed {
+        let code = EventErrorCode::InsufficientCapabilities;
+        record_refusal(state, headers, &verified, attempt, code);
+        return Err(rejection(&r));
+    }
+    let offer = check_offer(headers, body).inspect_err(|_| {
+        record_refusal(state, headers, &verified, attempt, EventErrorCode::InvalidInput)
+    })?;
     Ok((verified, offer))
+}
+
+/// Records the refusal of a participant whose token was valid in its history (PUBLISH_ERROR or
+/// SUBSCRIBE_ERROR with `code`). The stage's hub writes it in the background: the refusal is
+/// answered at once.
+fn record_refusal(
+    state: &WhipState,
+    headers: &HeaderMap,
+    verified: &VerifiedParticipant,
+    attempt: &ConnectionKind,
+    code: EventErrorCode,
+) {
+    state.hubs.record_error(verified, whip_client_details(headers), attempt.clone(), code);
 }
 
 /// The key a publisher's sessions go by on its worker.
@@ -127,7 +150,7 @@ fn publisher_key(stage_id: &str, participant_id: &str) -> String {
 }
 
 async fn publish(State(state): State<WhipState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (verified, offer) = match admit(&state, &headers, &body, true).await {
+    let (verified, offer) = match admit(&state, &headers, &body, &ConnectionKind::Publish).await {
         Ok(admitted) => admitted,
         Err(r) => return r,
     };
@@ -136,6 +159,8 @@ async fn publish(State(state): State<WhipState>, headers: HeaderMap, body: Bytes
     let (_, worker) = state.media.worker_for(&stage_id);
     let id = state.media.new_session_id();
     if !worker.claim_publisher(&key, &format!("{stage_id}/"), id, state.max_publishers) {
+        let quota = EventErrorCode::QuotaExceeded;
+        record_refusal(&state, &headers, &verified, &ConnectionKind::Publish, quota);
         return refusal(
             StatusCode::FORBIDDEN,
             "STAGE_AT_CAPACITY",
@@ -157,13 +182,15 @@ async fn subscribe(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (verified, offer) = match admit(&state, &headers, &body, false).await {
+    let kind = ConnectionKind::Subscribe { publisher: publisher.clone() };
+    let (verified, offer) = match admit(&state, &headers, &body, &kind).await {
         Ok(admitted) => admitted,
         Err(r) => return r,
     };
     let key = publisher_key(&verified.stage.id, &publisher);
     let (_, worker) = state.media.worker_for(&verified.stage.id);
     if !worker.is_publishing(&key) {
+        record_refusal(&state, &headers, &verified, &kind, EventErrorCode::PublisherNotFound);
         return refusal(
             StatusCode::NOT_FOUND,
             "PUBLISHER_NOT_FOUND",
@@ -171,7 +198,6 @@ async fn subscribe(
         );
     }
     let role = Role::Subscribe { publisher: key };
-    let kind = ConnectionKind::Subscribe { publisher };
     let id = state.media.new_session_id();
     start_session(&state, &headers, &verified, &offer, role, kind, id).await
 }
@@ -193,9 +219,14 @@ async fn start_session(
         match answer_offer(offer, state.media.candidate(worker), std::time::Instant::now()) {
             Ok(pair) => pair,
             Err(e @ SessionError::CodecMismatch) => {
+                let code = EventErrorCode::codec_mismatch(offer);
+                record_refusal(state, headers, verified, &kind, code);
                 return refusal(StatusCode::NOT_ACCEPTABLE, "CODEC_MISMATCH", e.to_string());
             }
-            Err(e) => return refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.to_string()),
+            Err(e) => {
+                record_refusal(state, headers, verified, &kind, EventErrorCode::InvalidInput);
+                return refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.to_string());
+            }
         };
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mut client = client_details(user_agent);
