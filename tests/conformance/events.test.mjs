@@ -438,3 +438,30 @@ test('refusals of a participant with a valid token are recorded with their error
   assert.deepEqual(w.messages.filter((m) => m.type === 'STAGE_STATE' && m.payload.participants.length !== 1), [], 'refused participants are not on the stage');
   w.ws.close();
 });
+
+test('EXCHANGE_TOKEN without PUBLISH ends the publish; every exchange is answered TOKEN_EXCHANGED', async () => {
+  const { stage, tokens: [viewer] } = await stageWithTokens('viewer');
+  const sign = await selfSigner(stage);
+  const token = await sign({ user_id: 'host' });
+  const a = open(eventsUrl(stage), token);
+  await a.opened;
+  const { sessionId } = (await a.next(stateWith((p) => p.participants.length === 1))).payload;
+  assert.equal((await whip(stage, token)).status, 201);
+  await a.next(stateWith((p) => p.participants[0].isPublishing));
+  const subscribe = { path: '/subscribe/self-1', body: sdpOffer({ direction: 'recvonly' }) };
+
+  a.send({ type: 'EXCHANGE_TOKEN', payload: { token } });
+  assert.deepEqual((await a.next((m) => m.type === 'TOKEN_EXCHANGED')).payload, { capabilities: ['PUBLISH', 'SUBSCRIBE'] }, 'the same token: answered, nothing changes');
+
+  a.send({ type: 'EXCHANGE_TOKEN', payload: { token: await sign({ user_id: 'host', capabilities: { allow_publish: false, allow_subscribe: true } }) } });
+  assert.deepEqual((await a.next((m) => m.type === 'TOKEN_EXCHANGED')).payload, { capabilities: ['SUBSCRIBE'] });
+  // (Earlier states, from before the publish, are still queued: look for this one.)
+  await a.next(stateWith((p) => !p.participants[0].isPublishing && p.participants[0].capabilities.join() === 'SUBSCRIBE'));
+  // The media session is over: nobody can subscribe to it any more.
+  await waitFor(async () => (await whip(stage, viewer.token, subscribe)).status === 404, 'the publish to end');
+  assert.deepEqual(await historyOf(ivs, stage, sessionId, 'self-1', 4), [['JOINED'], ['PUBLISH_STARTED'], ['TOKEN_EXCHANGED'], ['PUBLISH_STOPPED']]);
+  a.send({ type: 'PING' });
+  await a.next((m) => m.type === 'PONG');
+  assert.equal(a.ws.readyState, WebSocket.OPEN, 'the events socket stays');
+  a.ws.close();
+});

@@ -57,8 +57,12 @@ enum Command {
     Connect(Box<ConnectRequest>),
     Input(Input),
     Refused(Box<RefusedRequest>),
+    /// The participant's token was exchanged: record TOKEN_EXCHANGED, apply the new info, and
+    /// acknowledge on the connection that sent it.
     Exchanged {
         participant: ParticipantId,
+        connection: ConnectionId,
+        info: ParticipantInfo,
     },
     /// Close everyone, write the history out, then answer.
     Shutdown(tokio::sync::oneshot::Sender<()>),
@@ -150,10 +154,16 @@ impl HubHandle {
         self.send_detached(Command::Refused(Box::new(request)));
     }
 
-    /// Records that the participant exchanged its token (TOKEN_EXCHANGED in its history).
-    pub async fn exchanged(&self, participant: ParticipantId, info: ParticipantInfo) {
-        self.input(Input::InfoChanged { participant: participant.clone(), info }).await;
-        let _ = self.commands.send(Command::Exchanged { participant }).await;
+    /// Applies an exchanged token: TOKEN_EXCHANGED is recorded, its info takes effect (media it
+    /// no longer allows ends: PUBLISH_STOPPED, SUBSCRIBE_STOPPED), and `connection` (the events
+    /// socket that sent the token) is sent TOKEN_EXCHANGED once all that is done.
+    pub async fn exchanged(
+        &self,
+        participant: ParticipantId,
+        connection: ConnectionId,
+        info: ParticipantInfo,
+    ) {
+        let _ = self.commands.send(Command::Exchanged { participant, connection, info }).await;
     }
 }
 
@@ -376,13 +386,8 @@ impl Hub {
                 {
                     j.last_closed = Some(OffsetDateTime::now_utc());
                 }
-                if let Input::InfoChanged { participant, info } = &input
-                    && let Some(j) = self.joined.get_mut(participant)
-                    && j.info != *info
-                {
-                    j.info = info.clone();
-                    // GetParticipant and the userId filter show the exchanged token's values.
-                    self.record_participant(participant, Stored::Connected);
+                if let Input::InfoChanged { participant, info } = &input {
+                    self.info_changed(participant, info);
                 }
                 if matches!(input, Input::DeleteStage) {
                     // No more history for a deleted stage: the store dropped it.
@@ -391,8 +396,35 @@ impl Hub {
                 self.presence.handle_input(input, now);
             }
             Command::Refused(request) => self.refused(*request),
-            Command::Exchanged { participant } => self.event(&participant, "TOKEN_EXCHANGED"),
+            Command::Exchanged { participant, connection, info } => {
+                // Recorded first: what the exchange ends follows from it.
+                self.event(&participant, "TOKEN_EXCHANGED");
+                self.info_changed(&participant, &info);
+                self.presence.handle_input(
+                    Input::InfoChanged { participant: participant.clone(), info },
+                    now,
+                );
+                // The answer follows what the exchange changed (an immediate STAGE_STATE).
+                self.carry_out();
+                if let Some(j) = self.joined.get(&participant) {
+                    let capabilities =
+                        Capability::from_flags(j.info.can_publish, j.info.can_subscribe);
+                    let ack = ServerMessage::token_exchanged(capabilities).to_json();
+                    self.send(connection, Outbound::Text(Utf8Bytes::from(ack)));
+                }
+            }
             Command::Shutdown(_) => {} // Handled in `run`, which must await the writer.
+        }
+    }
+
+    /// Keeps the history's copy of a participant's info (before presence applies it).
+    fn info_changed(&mut self, participant: &str, info: &ParticipantInfo) {
+        if let Some(j) = self.joined.get_mut(participant)
+            && j.info != *info
+        {
+            j.info = info.clone();
+            // GetParticipant and the userId filter show the exchanged token's values.
+            self.record_participant(participant, Stored::Connected);
         }
     }
 
@@ -514,9 +546,19 @@ impl Hub {
             CloseReason::Disconnected => DisconnectReason::ParticipantDisconnected,
             CloseReason::StageDeleted => DisconnectReason::StageDeleted,
             CloseReason::Shutdown => DisconnectReason::ServerShutdown,
+            CloseReason::CapabilityRemoved => {
+                // Only media sessions are closed for this (the events socket stays, and hears
+                // TOKEN_EXCHANGED); a media session's task ends the session on any Close.
+                self.send(connection, Outbound::Close { code: 1000, reason: "CAPABILITY_REMOVED" });
+                self.connections.remove(&connection);
+                return;
+            }
         };
-        let text = Utf8Bytes::from(ServerMessage::disconnected(reason).to_json());
-        self.send(connection, Outbound::Text(text));
+        // Only an events socket can be told why; media sessions just end.
+        if self.connections.get(&connection).is_some_and(|c| c.kind == ConnectionKind::Events) {
+            let text = Utf8Bytes::from(ServerMessage::disconnected(reason).to_json());
+            self.send(connection, Outbound::Text(text));
+        }
         self.send(
             connection,
             Outbound::Close { code: reason.close_code(), reason: reason.as_str() },

@@ -13,6 +13,9 @@
 //! STAGE_STATE is coalesced: however many changes happen, [`Output::StateChanged`] is emitted at
 //! most once per `coalesce` interval, so a burst of joins costs one update per listener rather
 //! than one per join (what keeps a stage with thousands of viewers from costing O(N²)).
+//!
+//! Presence also decides what a participant's token allows it to keep: a token exchange that
+//! drops a capability ends the media sessions that needed it.
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -57,6 +60,9 @@ pub enum CloseReason {
     StageDeleted,
     /// The server is stopping.
     Shutdown,
+    /// The participant's exchanged token no longer allows this media session (a publish
+    /// without `allow_publish`, a subscription without `allow_subscribe`).
+    CapabilityRemoved,
 }
 
 /// Something that happened to the stage.
@@ -238,14 +244,7 @@ impl StagePresence {
                     }
                 }
             }
-            Input::InfoChanged { participant, info } => {
-                if let Some(p) = self.participants.get_mut(&participant)
-                    && p.state.info != info
-                {
-                    p.state.info = info;
-                    self.mark_dirty(now);
-                }
-            }
+            Input::InfoChanged { participant, info } => self.info_changed(&participant, info, now),
             Input::Refused { participant } => {
                 if !self.in_session {
                     self.in_session = true;
@@ -365,16 +364,54 @@ impl StagePresence {
                 ConnectionKind::Events => {}
                 ConnectionKind::Publish => {
                     p.state.is_publishing = true;
+                    let participant = participant.clone();
                     self.outputs.push_back(Output::PublishStarted { participant });
                     self.mark_dirty(now);
                 }
                 ConnectionKind::Subscribe { publisher } => {
+                    let participant = participant.clone();
                     self.outputs.push_back(Output::SubscribeStarted { participant, publisher });
                 }
             }
         }
         if info_changed {
             self.mark_dirty(now);
+            self.end_what_is_not_allowed(&participant, now);
+        }
+    }
+
+    /// A token exchange: the new user id, attributes and capabilities take effect, and media
+    /// the new token does not allow ends now.
+    fn info_changed(&mut self, participant: &str, info: ParticipantInfo, now: Instant) {
+        let Some(p) = self.participants.get_mut(participant) else { return };
+        if p.state.info != info {
+            p.state.info = info;
+            self.mark_dirty(now);
+        }
+        // Checked even when the info is unchanged: a media session that connected with an
+        // older token (a request racing the exchange) must not outlive the newer one.
+        self.end_what_is_not_allowed(participant, now);
+    }
+
+    /// Closes the participant's media sessions that its token (the latest one, whether it came
+    /// by exchange or with a newer connection) does not allow.
+    fn end_what_is_not_allowed(&mut self, participant: &str, now: Instant) {
+        let Some(p) = self.participants.get(participant) else { return };
+        let info = &p.state.info;
+        let not_allowed: Vec<ConnectionId> = p
+            .connections
+            .iter()
+            .filter(|(_, kind)| match kind {
+                ConnectionKind::Events => false,
+                ConnectionKind::Publish => !info.can_publish,
+                ConnectionKind::Subscribe { .. } => !info.can_subscribe,
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for connection in not_allowed {
+            self.outputs
+                .push_back(Output::Close { connection, reason: CloseReason::CapabilityRemoved });
+            self.closed(connection, now);
         }
     }
 

@@ -1,11 +1,14 @@
-//! A stage's hub against a real store (SQLite in memory): what refusals leave in the history.
+//! A stage's hub against a real store (SQLite in memory): what refusals, token exchanges and the
+//! subscriber limit leave in the history, and what connections are sent.
 
 use std::{sync::Arc, time::Duration};
 
 use time::OffsetDateTime;
+use tokio::sync::mpsc::UnboundedReceiver;
 use troupe_events::{
     history::EventErrorCode,
-    hub::{ClientDetails, HubHandle, StageHubs},
+    hub::{ClientDetails, HubHandle, Outbound, StageHubs},
+    messages::{Capability, ServerMessage},
     presence::{ConnectionKind, ParticipantInfo, PresenceConfig},
 };
 use troupe_store::{
@@ -85,6 +88,18 @@ fn names(events: &[EventRecord]) -> Vec<&str> {
     events.iter().map(|e| e.name.as_str()).collect()
 }
 
+/// The next text message on a connection, parsed.
+async fn next_message(outbound: &mut UnboundedReceiver<Outbound>) -> ServerMessage {
+    let message = tokio::time::timeout(Duration::from_secs(2), outbound.recv())
+        .await
+        .expect("a message in time")
+        .expect("the connection is open");
+    match message {
+        Outbound::Text(text) => ServerMessage::from_json(text.as_str()).expect("a server message"),
+        Outbound::Close { code, reason } => panic!("closed: {code} {reason}"),
+    }
+}
+
 #[tokio::test]
 async fn a_refusal_on_an_empty_stage_is_recorded_in_a_session_of_its_own() {
     let (store, _hubs, hub) = setup().await;
@@ -148,4 +163,43 @@ async fn a_refusal_on_the_stage_adds_an_event_to_the_participant() {
     let listed = participants(&store, &session.session_id).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].state, ParticipantState::Connected, "still on the stage");
+}
+
+#[tokio::test]
+async fn an_exchange_without_publish_ends_the_publish_and_is_answered() {
+    let (store, _hubs, hub) = setup().await;
+    let both = caps(true, true);
+    let (ws, mut events_out) = hub
+        .connect("alice".into(), both.clone(), ConnectionKind::Events, Default::default())
+        .await
+        .expect("connected");
+    let (_publish, mut publish_out) = hub
+        .connect("alice".into(), both, ConnectionKind::Publish, Default::default())
+        .await
+        .expect("connected");
+    assert!(matches!(next_message(&mut events_out).await, ServerMessage::StageState(_)));
+
+    hub.exchanged("alice".into(), ws, caps(false, true)).await;
+    let closed = tokio::time::timeout(Duration::from_secs(2), publish_out.recv()).await;
+    assert!(
+        matches!(closed, Ok(Some(Outbound::Close { .. }))),
+        "the media session is told to end: {closed:?}"
+    );
+    // The answer, and (at once or after the coalescing interval) the state without publishing.
+    let (mut answered, mut stopped) = (false, false);
+    while !(answered && stopped) {
+        match next_message(&mut events_out).await {
+            ServerMessage::TokenExchanged(ack) => {
+                assert_eq!(ack.capabilities, [Capability::Subscribe]);
+                answered = true;
+            }
+            ServerMessage::StageState(state) => {
+                let alice = &state.participants[0];
+                stopped = !alice.is_publishing && alice.capabilities == [Capability::Subscribe];
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let events = events_of(&store, "alice", 4).await;
+    assert_eq!(names(&events), ["JOINED", "PUBLISH_STARTED", "TOKEN_EXCHANGED", "PUBLISH_STOPPED"]);
 }

@@ -302,6 +302,76 @@ fn delete_stage_ends_a_session_kept_by_refusals() {
     assert!(sim.advance(GRACE * 2).is_empty());
 }
 
+#[test]
+fn an_exchange_without_publish_ends_publishing_and_keeps_the_rest() {
+    let mut sim = Sim::new();
+    sim.connect("bob", ConnectionKind::Publish);
+    let (ws, _) = sim.connect("alice", ConnectionKind::Events);
+    let (publish, _) = sim.connect("alice", ConnectionKind::Publish);
+    let (to_bob, _) = sim.connect("alice", ConnectionKind::Subscribe { publisher: "bob".into() });
+    sim.advance(Duration::from_secs(1));
+    assert!(sim.presence.is_publishing("alice"));
+
+    let out =
+        sim.input(Input::InfoChanged { participant: "alice".into(), info: caps(false, true) });
+    assert_eq!(
+        out,
+        vec![
+            Output::StateChanged,
+            Output::Close { connection: publish, reason: CloseReason::CapabilityRemoved },
+            Output::PublishStopped { participant: "alice".into() },
+        ]
+    );
+    assert!(!sim.presence.is_publishing("alice"));
+    assert_eq!(sim.presence.publishers(), 1, "bob still publishes");
+    // The publish change waits for the coalescing interval, then goes out.
+    assert_eq!(sim.advance(COALESCE), vec![Output::StateChanged]);
+    let alice = sim.presence.participants().find(|p| p.id == "alice").unwrap().clone();
+    assert!(!alice.is_publishing && !alice.info.can_publish);
+    // The media task's own close, arriving later, changes nothing.
+    assert!(sim.close(publish).is_empty());
+
+    // Then without subscribe: the subscription ends, the events socket stays.
+    let out =
+        sim.input(Input::InfoChanged { participant: "alice".into(), info: caps(false, false) });
+    assert!(
+        out.contains(&Output::Close { connection: to_bob, reason: CloseReason::CapabilityRemoved })
+    );
+    assert!(out.contains(&Output::SubscribeStopped {
+        participant: "alice".into(),
+        publisher: "bob".into()
+    }));
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Close { connection, .. } if *connection == ws))
+    );
+    assert!(sim.advance(GRACE * 3).iter().all(|o| *o != left("alice")), "still on the stage");
+}
+
+#[test]
+fn an_exchange_without_subscribe_ends_every_subscription_only() {
+    let mut sim = Sim::new();
+    sim.connect("bob", ConnectionKind::Publish);
+    sim.connect("carol", ConnectionKind::Publish);
+    sim.connect("alice", ConnectionKind::Events);
+    let (publish, _) = sim.connect("alice", ConnectionKind::Publish);
+    let (a, _) = sim.connect("alice", ConnectionKind::Subscribe { publisher: "bob".into() });
+    let (b, _) = sim.connect("alice", ConnectionKind::Subscribe { publisher: "carol".into() });
+    let out =
+        sim.input(Input::InfoChanged { participant: "alice".into(), info: caps(true, false) });
+    let closed: Vec<ConnectionId> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Close { connection, reason: CloseReason::CapabilityRemoved } => {
+                Some(*connection)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closed, vec![a, b]);
+    assert!(sim.presence.is_publishing("alice"));
+    assert!(!closed.contains(&publish));
+}
+
 /// A small deterministic PRNG (xorshift64*), so the long run is the same every time.
 struct Rng(u64);
 impl Rng {
@@ -363,6 +433,16 @@ fn hours_of_random_traffic_keep_the_invariants() {
         assert_eq!(sim.presence.in_session(), in_session);
         let listed: BTreeSet<String> = sim.presence.participants().map(|p| p.id.clone()).collect();
         assert_eq!(listed, joined_now);
+        for p in sim.presence.participants() {
+            let kinds = open.values().filter(|(id, _)| *id == p.id).map(|(_, kind)| kind);
+            for kind in kinds {
+                match kind {
+                    ConnectionKind::Publish => assert!(p.info.can_publish, "publishes without"),
+                    ConnectionKind::Subscribe { .. } => assert!(p.info.can_subscribe),
+                    ConnectionKind::Events => {}
+                }
+            }
+        }
         let publishing: BTreeSet<&String> =
             open.values().filter(|(_, k)| *k == ConnectionKind::Publish).map(|(p, _)| p).collect();
         assert_eq!(sim.presence.publishers(), publishing.len());
@@ -403,6 +483,10 @@ fn hours_of_random_traffic_keep_the_invariants() {
                 video_stopped: None,
             }),
             9 if rng.below(3) == 0 => sim.input(refused(&participant)),
+            9 if rng.below(3) == 0 => sim.input(Input::InfoChanged {
+                participant,
+                info: caps(rng.below(2) == 0, rng.below(2) == 0),
+            }),
             9 if rng.below(20) == 0 => {
                 let out = sim.input(Input::Disconnect { participant: participant.clone() });
                 open.retain(|_, (p, _)| *p != participant);
