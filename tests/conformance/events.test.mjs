@@ -465,3 +465,53 @@ test('EXCHANGE_TOKEN without PUBLISH ends the publish; every exchange is answere
   assert.equal(a.ws.readyState, WebSocket.OPEN, 'the events socket stays');
   a.ws.close();
 });
+
+test('limits: the 2nd publisher and the 3rd subscriber get STAGE_AT_CAPACITY and QUOTA_EXCEEDED', async () => {
+  const s = await startServer({ args: ['--presence-grace', '1', '--max-publishers', '1', '--max-subscribers', '2'] });
+  try {
+    const c = s.client();
+    const { stage } = await c.send(new CreateStageCommand({}));
+    const token = async (userId, capabilities) => (await c.send(new CreateParticipantTokenCommand({ stageArn: stage.arn, userId, capabilities }))).participantToken;
+    const [a, b, late] = [await token('a'), await token('b'), await token('late', ['SUBSCRIBE'])];
+    const [host1, host2] = [await token('host1', ['PUBLISH']), await token('host2', ['PUBLISH'])];
+
+    const sa = open(eventsUrl(stage), a.token);
+    const sb = open(eventsUrl(stage), b.token);
+    await Promise.all([sa.opened, sb.opened]);
+    const { sessionId } = (await sa.next(stateWith((p) => p.participants.length === 2))).payload;
+    const err = await open(eventsUrl(stage), late.token).opened.catch((e) => e);
+    assert.equal(err.status, 403);
+    assert.equal(err.body.code, 'STAGE_AT_CAPACITY');
+    // Never refused: a participant already on the stage, a token that cannot subscribe.
+    const again = open(eventsUrl(stage), a.token);
+    await again.opened;
+    const h1 = open(eventsUrl(stage), host1.token);
+    await h1.opened;
+
+    assert.equal((await whip(stage, host1.token)).status, 201);
+    let r = await whip(stage, host2.token);
+    assert.deepEqual([r.status, r.code], [403, 'STAGE_AT_CAPACITY']);
+    r = await whip(stage, late.token, { path: `/subscribe/${host1.participantId}`, body: sdpOffer({ direction: 'recvonly' }) });
+    assert.deepEqual([r.status, r.code], [403, 'STAGE_AT_CAPACITY']);
+    r = await whip(stage, b.token, { path: `/subscribe/${host1.participantId}`, body: sdpOffer({ direction: 'recvonly' }) });
+    assert.equal(r.status, 201, 'b holds its seat');
+
+    assert.deepEqual(await historyOf(c, stage, sessionId, late.participantId, 2), [['JOIN_ERROR', 'QUOTA_EXCEEDED'], ['SUBSCRIBE_ERROR', 'QUOTA_EXCEEDED', host1.participantId]]);
+    assert.deepEqual(await historyOf(c, stage, sessionId, host2.participantId, 1), [['PUBLISH_ERROR', 'QUOTA_EXCEEDED']]);
+    const { participants } = await c.send(new ListParticipantsCommand({ stageArn: stage.arn, sessionId, filterByState: 'DISCONNECTED' }));
+    assert.deepEqual(participants.map((p) => p.userId).sort(), ['host2', 'late']);
+
+    // A seat frees once its participant has left (after the grace).
+    sa.ws.close();
+    again.ws.close();
+    const joined = await waitFor(async () => {
+      const attempt = open(eventsUrl(stage), late.token);
+      return attempt.opened.then(() => attempt, (e) => { assert.equal(e.body?.code, 'STAGE_AT_CAPACITY'); return null; });
+    }, 'a seat for late');
+    joined.ws.close();
+    sb.ws.close();
+    h1.ws.close();
+  } finally {
+    await s.stop();
+  }
+});

@@ -30,7 +30,7 @@ use crate::{
     },
     presence::{
         CloseReason, ConnectionId, ConnectionKind, Input, Output, ParticipantId, ParticipantInfo,
-        PresenceConfig, StagePresence,
+        PresenceConfig, Refusal, StagePresence,
     },
     socket::participant_info,
 };
@@ -55,6 +55,7 @@ pub struct ClientDetails {
 /// inputs.
 enum Command {
     Connect(Box<ConnectRequest>),
+    Admit(Box<AdmitRequest>),
     Input(Input),
     Refused(Box<RefusedRequest>),
     /// The participant's token was exchanged: record TOKEN_EXCHANGED, apply the new info, and
@@ -66,6 +67,14 @@ enum Command {
     },
     /// Close everyone, write the history out, then answer.
     Shutdown(tokio::sync::oneshot::Sender<()>),
+}
+
+struct AdmitRequest {
+    participant: ParticipantId,
+    info: ParticipantInfo,
+    kind: ConnectionKind,
+    client: ClientDetails,
+    reply: tokio::sync::oneshot::Sender<Result<(), Refusal>>,
 }
 
 /// A refused attempt to open a connection of kind `attempt`, to record.
@@ -134,6 +143,26 @@ impl HubHandle {
                 let _ = commands.send(command).await;
             });
         }
+    }
+
+    /// Asks, before a connection is opened, whether the participant may open it: the subscriber
+    /// limit (see [`StagePresence::admit`]). The events socket asks before its upgrade, a WHIP
+    /// subscription before its offer is answered. A refusal is recorded in the participant's
+    /// history (JOIN_ERROR or SUBSCRIBE_ERROR with QUOTA_EXCEEDED) by the hub itself. A hub that
+    /// is gone admits: the connection then fails as it does on a deleted stage.
+    pub async fn admit(
+        &self,
+        participant: ParticipantId,
+        info: ParticipantInfo,
+        kind: ConnectionKind,
+        client: ClientDetails,
+    ) -> Result<(), Refusal> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = AdmitRequest { participant, info, kind, client, reply };
+        if self.commands.send(Command::Admit(Box::new(request))).await.is_err() {
+            return Ok(());
+        }
+        answer.await.unwrap_or(Ok(()))
     }
 
     /// Records that a participant with a valid token was refused an attempt to open a
@@ -215,6 +244,19 @@ impl StageHubs {
         for done in acks {
             let _ = done.await;
         }
+    }
+
+    /// [`HubHandle::admit`] for a verified participant on its stage.
+    pub async fn admit(
+        &self,
+        verified: &VerifiedParticipant,
+        client: ClientDetails,
+        kind: ConnectionKind,
+    ) -> Result<(), Refusal> {
+        let participant = verified.participant_id().to_string();
+        self.hub(&verified.stage.id)
+            .admit(participant, participant_info(verified), kind, client)
+            .await
     }
 
     /// [`HubHandle::record_error`] for a verified participant on its stage. Never waits.
@@ -394,6 +436,15 @@ impl Hub {
                     self.history_closed();
                 }
                 self.presence.handle_input(input, now);
+            }
+            Command::Admit(request) => {
+                let AdmitRequest { participant, info, kind, client, reply } = *request;
+                let admitted = self.presence.admit(&participant, &info, &kind, now);
+                if admitted.is_err() {
+                    let code = EventErrorCode::QuotaExceeded;
+                    self.refused(RefusedRequest { participant, info, client, attempt: kind, code });
+                }
+                let _ = reply.send(admitted);
             }
             Command::Refused(request) => self.refused(*request),
             Command::Exchanged { participant, connection, info } => {

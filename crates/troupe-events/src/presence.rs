@@ -14,8 +14,9 @@
 //! most once per `coalesce` interval, so a burst of joins costs one update per listener rather
 //! than one per join (what keeps a stage with thousands of viewers from costing O(N²)).
 //!
-//! Presence also decides what a participant's token allows it to keep: a token exchange that
-//! drops a capability ends the media sessions that needed it.
+//! Presence also decides who may come in ([`StagePresence::admit`]: the subscriber limit) and
+//! what a participant's token allows it to keep: a token exchange that drops a capability ends
+//! the media sessions that needed it.
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -64,6 +65,29 @@ pub enum CloseReason {
     /// without `allow_publish`, a subscription without `allow_subscribe`).
     CapabilityRemoved,
 }
+
+/// Why [`StagePresence::admit`] refuses a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The stage has as many subscribers as it may have.
+    #[error("the stage already has {max_subscribers} subscribers")]
+    StageAtCapacity { max_subscribers: usize },
+}
+
+impl Refusal {
+    /// The SDK-facing code the WHIP and events endpoints answer with (HTTP 403).
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Refusal::StageAtCapacity { .. } => "STAGE_AT_CAPACITY",
+        }
+    }
+}
+
+/// How long a seat given by [`StagePresence::admit`] is held for a participant that has not
+/// connected yet. Admission and connection are a few milliseconds apart (an HTTP upgrade, an
+/// SDP answer); the hold only has to outlast that, and a seat whose request failed frees
+/// itself after it.
+pub const SEAT_HOLD: Duration = Duration::from_secs(10);
 
 /// Something that happened to the stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,11 +160,18 @@ pub struct PresenceConfig {
     pub grace: Duration,
     /// The shortest interval between two STAGE_STATE updates.
     pub coalesce: Duration,
+    /// How many subscribers the stage may have: participants on it whose token allows
+    /// subscribing (see [`StagePresence::admit`]).
+    pub max_subscribers: usize,
 }
 
 impl Default for PresenceConfig {
     fn default() -> Self {
-        PresenceConfig { grace: Duration::from_secs(10), coalesce: Duration::from_millis(100) }
+        PresenceConfig {
+            grace: Duration::from_secs(10),
+            coalesce: Duration::from_millis(100),
+            max_subscribers: 10_000,
+        }
     }
 }
 
@@ -187,6 +218,11 @@ pub struct StagePresence {
     in_session: bool,
     /// Set while a refused participant that never joined keeps the session open: until when.
     refused_until: Option<Instant>,
+    /// How many participants on the stage may subscribe (kept as a count: admission is checked
+    /// per join, and a stage may have thousands of participants).
+    subscribers: usize,
+    /// Seats given by `admit` to participants that have not connected yet: until when.
+    held: BTreeMap<ParticipantId, Instant>,
     outputs: VecDeque<Output>,
     /// The state changed since the last StateChanged was emitted.
     dirty: bool,
@@ -201,6 +237,8 @@ impl StagePresence {
             owners: BTreeMap::new(),
             in_session: false,
             refused_until: None,
+            subscribers: 0,
+            held: BTreeMap::new(),
             outputs: VecDeque::new(),
             dirty: false,
             last_state_sent: None,
@@ -225,6 +263,44 @@ impl StagePresence {
     /// Whether a participant is publishing now (for subscriptions: PUBLISHER_NOT_FOUND).
     pub fn is_publishing(&self, participant: &str) -> bool {
         self.participants.get(participant).is_some_and(|p| p.state.is_publishing)
+    }
+
+    /// How many subscribers the stage has now: participants on it whose token allows
+    /// subscribing, whether or not they subscribe yet (an events socket is how a viewer waits
+    /// for publishers), plus seats held for admitted participants about to connect.
+    pub fn subscribers(&self, now: Instant) -> usize {
+        self.subscribers + self.held.values().filter(|until| **until > now).count()
+    }
+
+    /// Whether a participant may open a connection of `kind` now, asked before it connects.
+    ///
+    /// Only subscribers are limited: a participant that is not on the stage yet and whose token
+    /// allows subscribing is refused when the stage has `max_subscribers`; otherwise it is given
+    /// a seat, held for it for [`SEAT_HOLD`] or until it connects, so that joins racing for the
+    /// last seat cannot all take it. A participant already on the stage is never refused (it
+    /// holds its place); a publish never is either (publishers have their own limit, kept by
+    /// the media plane).
+    pub fn admit(
+        &mut self,
+        participant: &str,
+        info: &ParticipantInfo,
+        kind: &ConnectionKind,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        if *kind == ConnectionKind::Publish
+            || !info.can_subscribe
+            || self.participants.contains_key(participant)
+        {
+            return Ok(());
+        }
+        self.held.retain(|_, until| *until > now);
+        if !self.held.contains_key(participant)
+            && self.subscribers + self.held.len() >= self.config.max_subscribers
+        {
+            return Err(Refusal::StageAtCapacity { max_subscribers: self.config.max_subscribers });
+        }
+        self.held.insert(participant.to_string(), now + SEAT_HOLD);
+        Ok(())
     }
 
     /// Applies one input at time `now`.
@@ -266,6 +342,7 @@ impl StagePresence {
                 };
                 // Everything ends now, a session kept open only by refusals included.
                 self.refused_until = None;
+                self.held.clear();
                 let everyone: Vec<ParticipantId> = self.participants.keys().cloned().collect();
                 for participant in everyone {
                     self.remove(&participant, reason, now);
@@ -327,6 +404,9 @@ impl StagePresence {
                 self.in_session = true;
                 self.outputs.push_back(Output::SessionStarted);
             }
+            // Its held seat (if any) becomes the participant itself.
+            self.held.remove(&participant);
+            self.subscribers += usize::from(info.can_subscribe);
             self.participants.insert(
                 participant.clone(),
                 Participant {
@@ -347,7 +427,9 @@ impl StagePresence {
         let Some(p) = self.participants.get_mut(&participant) else { return };
         p.leaves_at = None;
         let info_changed = p.state.info != info;
+        let could_subscribe = p.state.info.can_subscribe;
         p.state.info = info;
+        let can_subscribe = p.state.info.can_subscribe;
         // One connection of each kind per participant: the newer replaces the older, which is
         // closed without the participant ever looking as if it stopped.
         let replaced = p.find(&kind);
@@ -375,6 +457,7 @@ impl StagePresence {
             }
         }
         if info_changed {
+            self.recount(could_subscribe, can_subscribe);
             self.mark_dirty(now);
             self.end_what_is_not_allowed(&participant, now);
         }
@@ -385,7 +468,10 @@ impl StagePresence {
     fn info_changed(&mut self, participant: &str, info: ParticipantInfo, now: Instant) {
         let Some(p) = self.participants.get_mut(participant) else { return };
         if p.state.info != info {
+            let could_subscribe = p.state.info.can_subscribe;
             p.state.info = info;
+            let can_subscribe = p.state.info.can_subscribe;
+            self.recount(could_subscribe, can_subscribe);
             self.mark_dirty(now);
         }
         // Checked even when the info is unchanged: a media session that connected with an
@@ -412,6 +498,18 @@ impl StagePresence {
             self.outputs
                 .push_back(Output::Close { connection, reason: CloseReason::CapabilityRemoved });
             self.closed(connection, now);
+        }
+    }
+
+    /// Keeps the subscriber count when a participant's token changes. A token exchange that
+    /// adds `allow_subscribe` is not refused at capacity: the participant is on the stage
+    /// already, and refusing an exchange would leave its client with a token the server
+    /// ignores.
+    fn recount(&mut self, could_subscribe: bool, can_subscribe: bool) {
+        match (could_subscribe, can_subscribe) {
+            (false, true) => self.subscribers += 1,
+            (true, false) => self.subscribers = self.subscribers.saturating_sub(1),
+            _ => {}
         }
     }
 
@@ -455,6 +553,9 @@ impl StagePresence {
         let Some(p) = self.participants.remove(participant) else { return };
         for connection in p.connections.keys() {
             self.owners.remove(connection);
+        }
+        if p.state.info.can_subscribe {
+            self.subscribers = self.subscribers.saturating_sub(1);
         }
         self.outputs.push_back(Output::Left { participant: participant.to_string() });
         self.end_session_if_over(now);

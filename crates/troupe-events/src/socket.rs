@@ -97,6 +97,11 @@ async fn upgrade(
     }
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let client = client_details(user_agent);
+    // The subscriber limit, before the upgrade, so that a full stage is an HTTP 403 the client
+    // can read (and a JOIN_ERROR in the participant's history).
+    if let Err(r) = state.hubs.admit(&verified, client.clone(), ConnectionKind::Events).await {
+        return refusal(StatusCode::FORBIDDEN, r.code(), r.to_string());
+    }
     let hub = state.hubs.hub(&stage_id);
     let plane = state.plane.clone();
     // Frames a little over the message limit still arrive, so that an oversized message gets

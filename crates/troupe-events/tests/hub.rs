@@ -9,7 +9,7 @@ use troupe_events::{
     history::EventErrorCode,
     hub::{ClientDetails, HubHandle, Outbound, StageHubs},
     messages::{Capability, ServerMessage},
-    presence::{ConnectionKind, ParticipantInfo, PresenceConfig},
+    presence::{ConnectionKind, ParticipantInfo, PresenceConfig, Refusal},
 };
 use troupe_store::{
     EventRecord, NewStage, PageRequest, ParticipantFilter, ParticipantRecord, ParticipantState,
@@ -19,7 +19,7 @@ use troupe_store::{
 const STAGE: &str = "hubstage0001";
 const GRACE: Duration = Duration::from_millis(300);
 
-async fn setup() -> (Arc<dyn Store>, Arc<StageHubs>, HubHandle) {
+async fn setup(max_subscribers: usize) -> (Arc<dyn Store>, Arc<StageHubs>, HubHandle) {
     let store = troupe_store::open("sqlite::memory:").await.expect("store");
     let stage = NewStage {
         id: STAGE.into(),
@@ -29,7 +29,7 @@ async fn setup() -> (Arc<dyn Store>, Arc<StageHubs>, HubHandle) {
         created_at: OffsetDateTime::now_utc(),
     };
     store.create_stage(&stage, &[], 10).await.expect("stage");
-    let config = PresenceConfig { grace: GRACE, ..PresenceConfig::default() };
+    let config = PresenceConfig { grace: GRACE, max_subscribers, ..PresenceConfig::default() };
     let hubs = StageHubs::new(store.clone(), config);
     let hub = hubs.hub(STAGE);
     (store, hubs, hub)
@@ -102,7 +102,7 @@ async fn next_message(outbound: &mut UnboundedReceiver<Outbound>) -> ServerMessa
 
 #[tokio::test]
 async fn a_refusal_on_an_empty_stage_is_recorded_in_a_session_of_its_own() {
-    let (store, _hubs, hub) = setup().await;
+    let (store, _hubs, hub) = setup(10).await;
     let refused_at = OffsetDateTime::now_utc();
     // Not async: the refused request never waits for the history.
     hub.record_error(
@@ -135,7 +135,7 @@ async fn a_refusal_on_an_empty_stage_is_recorded_in_a_session_of_its_own() {
 
 #[tokio::test]
 async fn a_refusal_on_the_stage_adds_an_event_to_the_participant() {
-    let (store, _hubs, hub) = setup().await;
+    let (store, _hubs, hub) = setup(10).await;
     let (_ws, _out) = hub
         .connect("alice".into(), caps(true, true), ConnectionKind::Events, Default::default())
         .await
@@ -167,7 +167,7 @@ async fn a_refusal_on_the_stage_adds_an_event_to_the_participant() {
 
 #[tokio::test]
 async fn an_exchange_without_publish_ends_the_publish_and_is_answered() {
-    let (store, _hubs, hub) = setup().await;
+    let (store, _hubs, hub) = setup(10).await;
     let both = caps(true, true);
     let (ws, mut events_out) = hub
         .connect("alice".into(), both.clone(), ConnectionKind::Events, Default::default())
@@ -202,4 +202,33 @@ async fn an_exchange_without_publish_ends_the_publish_and_is_answered() {
     }
     let events = events_of(&store, "alice", 4).await;
     assert_eq!(names(&events), ["JOINED", "PUBLISH_STARTED", "TOKEN_EXCHANGED", "PUBLISH_STOPPED"]);
+}
+
+#[tokio::test]
+async fn the_subscriber_limit_refuses_and_records_why() {
+    let (store, hubs, hub) = setup(1).await;
+    let viewer = caps(false, true);
+    let events = ConnectionKind::Events;
+    let client = ClientDetails::default;
+    assert_eq!(hub.admit("alice".into(), viewer.clone(), events.clone(), client()).await, Ok(()));
+    hub.connect("alice".into(), viewer.clone(), events.clone(), client()).await.expect("alice");
+    // The hub stays reachable through StageHubs as well: the same hub.
+    let again = hubs.hub(STAGE);
+    let full = Err(Refusal::StageAtCapacity { max_subscribers: 1 });
+    assert_eq!(again.admit("bob".into(), viewer.clone(), events.clone(), client()).await, full);
+    let to_alice = ConnectionKind::Subscribe { publisher: "alice".into() };
+    assert_eq!(hub.admit("bob".into(), viewer.clone(), to_alice, client()).await, full);
+    assert_eq!(hub.admit("host".into(), caps(true, false), events, client()).await, Ok(()));
+
+    let bob = events_of(&store, "bob", 2).await;
+    assert_eq!(names(&bob), ["JOIN_ERROR", "SUBSCRIBE_ERROR"]);
+    assert!(bob.iter().all(|e| e.details.error_code.as_deref() == Some("QUOTA_EXCEEDED")));
+    assert_eq!(bob[1].details.remote_participant_id.as_deref(), Some("alice"));
+    let session = sessions(&store).await.pop().expect("alice's session");
+    let listed = participants(&store, &session.session_id).await;
+    let states: Vec<_> = listed.iter().map(|p| (p.participant_id.as_str(), p.state)).collect();
+    assert_eq!(
+        states,
+        [("alice", ParticipantState::Connected), ("bob", ParticipantState::Disconnected)]
+    );
 }

@@ -8,7 +8,7 @@ use std::{
 
 use troupe_events::presence::{
     CloseReason, ConnectionId, ConnectionKind, Input, Output, ParticipantInfo, PresenceConfig,
-    StagePresence,
+    Refusal, SEAT_HOLD, StagePresence,
 };
 
 const GRACE: Duration = Duration::from_secs(10);
@@ -22,11 +22,12 @@ struct Sim {
 
 impl Sim {
     fn new() -> Sim {
-        Sim {
-            presence: StagePresence::new(PresenceConfig { grace: GRACE, coalesce: COALESCE }),
-            now: Instant::now(),
-            next_connection: 1,
-        }
+        Sim::with_subscribers(10_000)
+    }
+
+    fn with_subscribers(max_subscribers: usize) -> Sim {
+        let config = PresenceConfig { grace: GRACE, coalesce: COALESCE, max_subscribers };
+        Sim { presence: StagePresence::new(config), now: Instant::now(), next_connection: 1 }
     }
 
     fn input(&mut self, input: Input) -> Vec<Output> {
@@ -372,6 +373,52 @@ fn an_exchange_without_subscribe_ends_every_subscription_only() {
     assert!(!closed.contains(&publish));
 }
 
+#[test]
+fn the_subscriber_limit_counts_participants_that_may_subscribe() {
+    let mut sim = Sim::with_subscribers(2);
+    let events = ConnectionKind::Events;
+    let full = Err(Refusal::StageAtCapacity { max_subscribers: 2 });
+    let viewer = caps(false, true);
+    assert_eq!(sim.presence.admit("a", &viewer, &events, sim.now), Ok(()));
+    sim.connect_as("a", viewer.clone(), events.clone());
+    assert_eq!(sim.presence.admit("b", &viewer, &events, sim.now), Ok(()));
+    // b holds its seat before it connects: a third is refused already.
+    assert_eq!(sim.presence.subscribers(sim.now), 2);
+    assert_eq!(sim.presence.admit("c", &viewer, &events, sim.now), full);
+    let (b, _) = sim.connect_as("b", viewer.clone(), events.clone());
+    assert_eq!(sim.presence.subscribers(sim.now), 2, "the seat became the participant");
+    assert_eq!(sim.presence.admit("c", &viewer, &events, sim.now), full);
+    let sub = ConnectionKind::Subscribe { publisher: "x".into() };
+    assert_eq!(sim.presence.admit("c", &viewer, &sub, sim.now), full, "WHIP subscribe too");
+
+    // Never refused: who is already on the stage, a token that cannot subscribe, a publish.
+    assert_eq!(sim.presence.admit("a", &viewer, &sub, sim.now), Ok(()));
+    assert_eq!(sim.presence.admit("host", &caps(true, false), &events, sim.now), Ok(()));
+    let both = caps(true, true);
+    assert_eq!(sim.presence.admit("c", &both, &ConnectionKind::Publish, sim.now), Ok(()));
+    sim.connect_as("host", caps(true, false), events.clone());
+    assert_eq!(sim.presence.subscribers(sim.now), 2, "publish-only is not a subscriber");
+
+    // A seat frees when its participant leaves (after the grace) ...
+    sim.close(b);
+    assert_eq!(sim.presence.admit("c", &viewer, &events, sim.now), full, "b may come back");
+    sim.advance(GRACE);
+    assert_eq!(sim.presence.admit("c", &viewer, &events, sim.now), Ok(()));
+    // ... and a held seat whose participant never connects frees after SEAT_HOLD.
+    assert_eq!(sim.presence.admit("d", &viewer, &events, sim.now), full);
+    sim.advance(SEAT_HOLD);
+    assert_eq!(sim.presence.admit("d", &viewer, &events, sim.now), Ok(()));
+
+    // An exchange that drops SUBSCRIBE frees a seat; one that adds it is not refused.
+    sim.connect_as("d", viewer.clone(), events.clone());
+    sim.input(Input::InfoChanged { participant: "a".into(), info: caps(true, false) });
+    assert_eq!(sim.presence.subscribers(sim.now), 1);
+    sim.input(Input::InfoChanged { participant: "host".into(), info: caps(true, true) });
+    sim.input(Input::InfoChanged { participant: "a".into(), info: caps(true, true) });
+    assert_eq!(sim.presence.subscribers(sim.now), 3, "over the limit, never below what is there");
+    assert_eq!(sim.presence.admit("e", &viewer, &events, sim.now), full);
+}
+
 /// A small deterministic PRNG (xorshift64*), so the long run is the same every time.
 struct Rng(u64);
 impl Rng {
@@ -433,6 +480,8 @@ fn hours_of_random_traffic_keep_the_invariants() {
         assert_eq!(sim.presence.in_session(), in_session);
         let listed: BTreeSet<String> = sim.presence.participants().map(|p| p.id.clone()).collect();
         assert_eq!(listed, joined_now);
+        let may_subscribe = sim.presence.participants().filter(|p| p.info.can_subscribe).count();
+        assert_eq!(sim.presence.subscribers(sim.now), may_subscribe);
         for p in sim.presence.participants() {
             let kinds = open.values().filter(|(id, _)| *id == p.id).map(|(_, kind)| kind);
             for kind in kinds {

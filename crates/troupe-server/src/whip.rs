@@ -197,6 +197,11 @@ async fn subscribe(
             format!("participant {publisher} is not publishing on this stage"),
         );
     }
+    // The subscriber limit; the hub records a refusal itself (SUBSCRIBE_ERROR, QUOTA_EXCEEDED).
+    let client = whip_client_details(&headers);
+    if let Err(r) = state.hubs.admit(&verified, client, kind.clone()).await {
+        return refusal(StatusCode::FORBIDDEN, r.code(), r.to_string());
+    }
     let role = Role::Subscribe { publisher: key };
     let id = state.media.new_session_id();
     start_session(&state, &headers, &verified, &offer, role, kind, id).await
