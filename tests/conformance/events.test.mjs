@@ -366,3 +366,152 @@ test('LEFT and the session end are stamped when the last connection closed, not 
     await s.stop();
   }
 });
+
+// ---- refusals in the history, token exchange and media, the subscriber limit ----------------
+
+/** A minimal WHIP offer (one Opus m-section; no ICE will ever happen, the answer is enough). */
+function sdpOffer({ direction = 'sendonly', codec = 'opus/48000/2' } = {}) {
+  const fingerprint = Array(32).fill('AB').join(':');
+  return [
+    'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0', 'a=ice-ufrag:abcd',
+    'a=ice-pwd:abcdefghijklmnopqrstuvwx', `a=fingerprint:sha-256 ${fingerprint}`, 'a=setup:actpass',
+    'a=mid:0', `a=${direction}`, 'a=rtcp-mux', `a=rtpmap:111 ${codec}`, '',
+  ].join('\r\n');
+}
+
+/** POSTs an offer to the stage's WHIP endpoint (`path` after it: '' or '/subscribe/<id>'). */
+async function whip(stage, token, { path = '', body = sdpOffer() } = {}) {
+  const res = await fetch(`${stage.endpoints.whip}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/sdp' },
+    body,
+  });
+  const text = await res.text();
+  let code;
+  try { code = JSON.parse(text).code; } catch { code = undefined; }
+  return { status: res.status, code, text };
+}
+
+/** The participant's events in a session once there are at least `n`, as [name, errorCode, remote]. */
+async function historyOf(c, stage, sessionId, participantId, n) {
+  const events = await waitFor(async () => {
+    const out = await c.send(new ListParticipantEventsCommand({ stageArn: stage.arn, sessionId, participantId }));
+    return out.events.length >= n ? out.events : null;
+  }, `${n} events of ${participantId}`);
+  return events.map((e) => [e.name, e.errorCode, e.remoteParticipantId].filter((x) => x !== undefined));
+}
+
+test('refusals of a participant with a valid token are recorded with their error code', async () => {
+  const { stage } = await ivs.send(new CreateStageCommand({}));
+  const token = async (userId, capabilities) => (await ivs.send(new CreateParticipantTokenCommand({ stageArn: stage.arn, userId, capabilities }))).participantToken;
+  const viewer = await token('viewer', ['SUBSCRIBE']);
+  const host = await token('host', ['PUBLISH', 'SUBSCRIBE']);
+  const watcher = await token('watcher', ['SUBSCRIBE']);
+
+  // Nobody on the stage: the refusal opens a session of its own, which ends after the grace.
+  let r = await whip(stage, viewer.token);
+  assert.deepEqual([r.status, r.code], [403, 'TOKEN_NOT_ALLOWED']);
+  const first = await waitFor(async () => (await ivs.send(new ListStageSessionsCommand({ stageArn: stage.arn }))).stageSessions[0], 'a session');
+  const { participants } = await ivs.send(new ListParticipantsCommand({ stageArn: stage.arn, sessionId: first.sessionId }));
+  assert.deepEqual(participants.map((p) => [p.participantId, p.userId, p.state, p.published]), [[viewer.participantId, 'viewer', 'DISCONNECTED', false]]);
+  assert.deepEqual(await historyOf(ivs, stage, first.sessionId, viewer.participantId, 1), [['PUBLISH_ERROR', 'INSUFFICIENT_CAPABILITIES']]);
+  await waitFor(async () => (await ivs.send(new ListStageSessionsCommand({ stageArn: stage.arn }))).stageSessions[0].endTime, 'the session to end');
+
+  // With someone on the stage, refusals go to its session.
+  const w = open(eventsUrl(stage), watcher.token);
+  await w.opened;
+  const { sessionId } = (await w.next(stateWith((p) => p.participants.length === 1))).payload;
+  assert.notEqual(sessionId, first.sessionId);
+  r = await whip(stage, viewer.token, { path: `/subscribe/${host.participantId}`, body: sdpOffer({ direction: 'recvonly' }) });
+  assert.deepEqual([r.status, r.code], [404, 'PUBLISHER_NOT_FOUND']);
+  r = await whip(stage, host.token, { body: 'v=0 this is not SDP' });
+  assert.deepEqual([r.status, r.code], [400, 'INVALID_INPUT']);
+  r = await whip(stage, host.token, { body: sdpOffer({ codec: 'x-alien/48000/2' }) });
+  assert.deepEqual([r.status, r.code], [406, 'CODEC_MISMATCH']);
+  assert.deepEqual(await historyOf(ivs, stage, sessionId, viewer.participantId, 1), [['SUBSCRIBE_ERROR', 'PUBLISHER_NOT_FOUND', host.participantId]]);
+  assert.deepEqual(await historyOf(ivs, stage, sessionId, host.participantId, 2), [['PUBLISH_ERROR', 'INVALID_INPUT'], ['PUBLISH_ERROR', 'INVALID_AUDIO_CODEC']]);
+  const listed = (await ivs.send(new ListParticipantsCommand({ stageArn: stage.arn, sessionId }))).participants;
+  assert.deepEqual(listed.map((p) => [p.userId, p.state]).sort(), [['host', 'DISCONNECTED'], ['viewer', 'DISCONNECTED'], ['watcher', 'CONNECTED']]);
+  const { participant } = await ivs.send(new GetParticipantCommand({ stageArn: stage.arn, sessionId, participantId: host.participantId }));
+  assert.equal(participant.protocol, 'WHIP');
+  assert.deepEqual(w.messages.filter((m) => m.type === 'STAGE_STATE' && m.payload.participants.length !== 1), [], 'refused participants are not on the stage');
+  w.ws.close();
+});
+
+test('EXCHANGE_TOKEN without PUBLISH ends the publish; every exchange is answered TOKEN_EXCHANGED', async () => {
+  const { stage, tokens: [viewer] } = await stageWithTokens('viewer');
+  const sign = await selfSigner(stage);
+  const token = await sign({ user_id: 'host' });
+  const a = open(eventsUrl(stage), token);
+  await a.opened;
+  const { sessionId } = (await a.next(stateWith((p) => p.participants.length === 1))).payload;
+  assert.equal((await whip(stage, token)).status, 201);
+  await a.next(stateWith((p) => p.participants[0].isPublishing));
+  const subscribe = { path: '/subscribe/self-1', body: sdpOffer({ direction: 'recvonly' }) };
+
+  a.send({ type: 'EXCHANGE_TOKEN', payload: { token } });
+  assert.deepEqual((await a.next((m) => m.type === 'TOKEN_EXCHANGED')).payload, { capabilities: ['PUBLISH', 'SUBSCRIBE'] }, 'the same token: answered, nothing changes');
+
+  a.send({ type: 'EXCHANGE_TOKEN', payload: { token: await sign({ user_id: 'host', capabilities: { allow_publish: false, allow_subscribe: true } }) } });
+  assert.deepEqual((await a.next((m) => m.type === 'TOKEN_EXCHANGED')).payload, { capabilities: ['SUBSCRIBE'] });
+  // (Earlier states, from before the publish, are still queued: look for this one.)
+  await a.next(stateWith((p) => !p.participants[0].isPublishing && p.participants[0].capabilities.join() === 'SUBSCRIBE'));
+  // The media session is over: nobody can subscribe to it any more.
+  await waitFor(async () => (await whip(stage, viewer.token, subscribe)).status === 404, 'the publish to end');
+  assert.deepEqual(await historyOf(ivs, stage, sessionId, 'self-1', 4), [['JOINED'], ['PUBLISH_STARTED'], ['TOKEN_EXCHANGED'], ['PUBLISH_STOPPED']]);
+  a.send({ type: 'PING' });
+  await a.next((m) => m.type === 'PONG');
+  assert.equal(a.ws.readyState, WebSocket.OPEN, 'the events socket stays');
+  a.ws.close();
+});
+
+test('limits: the 2nd publisher and the 3rd subscriber get STAGE_AT_CAPACITY and QUOTA_EXCEEDED', async () => {
+  const s = await startServer({ args: ['--presence-grace', '1', '--max-publishers', '1', '--max-subscribers', '2'] });
+  try {
+    const c = s.client();
+    const { stage } = await c.send(new CreateStageCommand({}));
+    const token = async (userId, capabilities) => (await c.send(new CreateParticipantTokenCommand({ stageArn: stage.arn, userId, capabilities }))).participantToken;
+    const [a, b, late] = [await token('a'), await token('b'), await token('late', ['SUBSCRIBE'])];
+    const [host1, host2] = [await token('host1', ['PUBLISH']), await token('host2', ['PUBLISH'])];
+
+    const sa = open(eventsUrl(stage), a.token);
+    const sb = open(eventsUrl(stage), b.token);
+    await Promise.all([sa.opened, sb.opened]);
+    const { sessionId } = (await sa.next(stateWith((p) => p.participants.length === 2))).payload;
+    const err = await open(eventsUrl(stage), late.token).opened.catch((e) => e);
+    assert.equal(err.status, 403);
+    assert.equal(err.body.code, 'STAGE_AT_CAPACITY');
+    // Never refused: a participant already on the stage, a token that cannot subscribe.
+    const again = open(eventsUrl(stage), a.token);
+    await again.opened;
+    const h1 = open(eventsUrl(stage), host1.token);
+    await h1.opened;
+
+    assert.equal((await whip(stage, host1.token)).status, 201);
+    let r = await whip(stage, host2.token);
+    assert.deepEqual([r.status, r.code], [403, 'STAGE_AT_CAPACITY']);
+    r = await whip(stage, late.token, { path: `/subscribe/${host1.participantId}`, body: sdpOffer({ direction: 'recvonly' }) });
+    assert.deepEqual([r.status, r.code], [403, 'STAGE_AT_CAPACITY']);
+    r = await whip(stage, b.token, { path: `/subscribe/${host1.participantId}`, body: sdpOffer({ direction: 'recvonly' }) });
+    assert.equal(r.status, 201, 'b holds its seat');
+
+    assert.deepEqual(await historyOf(c, stage, sessionId, late.participantId, 2), [['JOIN_ERROR', 'QUOTA_EXCEEDED'], ['SUBSCRIBE_ERROR', 'QUOTA_EXCEEDED', host1.participantId]]);
+    assert.deepEqual(await historyOf(c, stage, sessionId, host2.participantId, 1), [['PUBLISH_ERROR', 'QUOTA_EXCEEDED']]);
+    const { participants } = await c.send(new ListParticipantsCommand({ stageArn: stage.arn, sessionId, filterByState: 'DISCONNECTED' }));
+    assert.deepEqual(participants.map((p) => p.userId).sort(), ['host2', 'late']);
+
+    // A seat frees once its participant has left (after the grace).
+    sa.ws.close();
+    again.ws.close();
+    const joined = await waitFor(async () => {
+      const attempt = open(eventsUrl(stage), late.token);
+      return attempt.opened.then(() => attempt, (e) => { assert.equal(e.body?.code, 'STAGE_AT_CAPACITY'); return null; });
+    }, 'a seat for late');
+    joined.ws.close();
+    sb.ws.close();
+    h1.ws.close();
+  } finally {
+    await s.stop();
+  }
+});

@@ -1,7 +1,9 @@
 //! The runtime around [`StagePresence`]: one task per active stage (a "hub") owns its presence,
 //! the outbound channel of every connection, and the stage's history writer. Events sockets
-//! (and, later, media sessions) talk to it through [`HubHandle`]; the control plane's notices
-//! (DisconnectParticipant, DeleteStage) reach it through [`StageHubs::notice`].
+//! and media sessions talk to it through [`HubHandle`]; the control plane's notices
+//! (DisconnectParticipant, DeleteStage) reach it through [`StageHubs::notice`]. Requests that
+//! are refused before they become connections are recorded through it too
+//! ([`HubHandle::record_error`]), so that the participant's history shows why.
 //!
 //! History (sessions, participants, events) is written by a separate task per hub, in order, so
 //! a slow store delays only the history, never the fan-out of stage state.
@@ -15,20 +17,22 @@ use std::{
 use axum::extract::ws::Utf8Bytes;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
-use troupe_control::{ControlNotice, arn::new_session_id};
+use troupe_control::{ControlNotice, arn::new_session_id, participant_auth::VerifiedParticipant};
 use troupe_store::{
     EventDetails, EventRecord, ParticipantDetails, ParticipantRecord, ParticipantState as Stored,
     Store,
 };
 
 use crate::{
+    history::{EventErrorCode, HistoryWrite, error_event_name, write_history},
     messages::{
         Capability, DisconnectReason, ParticipantView, ServerMessage, StageState as StageStateMsg,
     },
     presence::{
         CloseReason, ConnectionId, ConnectionKind, Input, Output, ParticipantId, ParticipantInfo,
-        PresenceConfig, StagePresence,
+        PresenceConfig, Refusal, StagePresence,
     },
+    socket::participant_info,
 };
 
 /// What a connection's task is told to do.
@@ -47,16 +51,39 @@ pub struct ClientDetails {
     pub details: ParticipantDetails,
 }
 
-/// A request from a connection to its stage's hub. Connect is boxed: rare next to the
-/// inputs, and large.
+/// A request from a connection to its stage's hub. The large ones are boxed: rare next to the
+/// inputs.
 enum Command {
     Connect(Box<ConnectRequest>),
+    Admit(Box<AdmitRequest>),
     Input(Input),
+    Refused(Box<RefusedRequest>),
+    /// The participant's token was exchanged: record TOKEN_EXCHANGED, apply the new info, and
+    /// acknowledge on the connection that sent it.
     Exchanged {
         participant: ParticipantId,
+        connection: ConnectionId,
+        info: ParticipantInfo,
     },
     /// Close everyone, write the history out, then answer.
     Shutdown(tokio::sync::oneshot::Sender<()>),
+}
+
+struct AdmitRequest {
+    participant: ParticipantId,
+    info: ParticipantInfo,
+    kind: ConnectionKind,
+    client: ClientDetails,
+    reply: tokio::sync::oneshot::Sender<Result<(), Refusal>>,
+}
+
+/// A refused attempt to open a connection of kind `attempt`, to record.
+struct RefusedRequest {
+    participant: ParticipantId,
+    info: ParticipantInfo,
+    client: ClientDetails,
+    attempt: ConnectionKind,
+    code: EventErrorCode,
 }
 
 struct ConnectRequest {
@@ -106,9 +133,11 @@ impl HubHandle {
 
     /// Sends from code that cannot wait (control-plane notices): never blocks, never lost.
     fn input_detached(&self, input: Input) {
-        if let Err(mpsc::error::TrySendError::Full(command)) =
-            self.commands.try_send(Command::Input(input))
-        {
+        self.send_detached(Command::Input(input));
+    }
+
+    fn send_detached(&self, command: Command) {
+        if let Err(mpsc::error::TrySendError::Full(command)) = self.commands.try_send(command) {
             let commands = self.commands.clone();
             tokio::spawn(async move {
                 let _ = commands.send(command).await;
@@ -116,10 +145,54 @@ impl HubHandle {
         }
     }
 
-    /// Records that the participant exchanged its token (TOKEN_EXCHANGED in its history).
-    pub async fn exchanged(&self, participant: ParticipantId, info: ParticipantInfo) {
-        self.input(Input::InfoChanged { participant: participant.clone(), info }).await;
-        let _ = self.commands.send(Command::Exchanged { participant }).await;
+    /// Asks, before a connection is opened, whether the participant may open it: the subscriber
+    /// limit (see [`StagePresence::admit`]). The events socket asks before its upgrade, a WHIP
+    /// subscription before its offer is answered. A refusal is recorded in the participant's
+    /// history (JOIN_ERROR or SUBSCRIBE_ERROR with QUOTA_EXCEEDED) by the hub itself. A hub that
+    /// is gone admits: the connection then fails as it does on a deleted stage.
+    pub async fn admit(
+        &self,
+        participant: ParticipantId,
+        info: ParticipantInfo,
+        kind: ConnectionKind,
+        client: ClientDetails,
+    ) -> Result<(), Refusal> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = AdmitRequest { participant, info, kind, client, reply };
+        if self.commands.send(Command::Admit(Box::new(request))).await.is_err() {
+            return Ok(());
+        }
+        answer.await.unwrap_or(Ok(()))
+    }
+
+    /// Records that a participant with a valid token was refused an attempt to open a
+    /// connection of kind `attempt` (events → JOIN_ERROR, publish → PUBLISH_ERROR, subscribe →
+    /// SUBSCRIBE_ERROR naming the publisher), with `code`. A participant that is not on the
+    /// stage is recorded in the current session (one starts if there is none) as not connected,
+    /// so that ListParticipants shows it and ListParticipantEvents its error. Never waits: the
+    /// refused request answers at once, the history follows.
+    pub fn record_error(
+        &self,
+        participant: ParticipantId,
+        info: ParticipantInfo,
+        client: ClientDetails,
+        attempt: ConnectionKind,
+        code: EventErrorCode,
+    ) {
+        let request = RefusedRequest { participant, info, client, attempt, code };
+        self.send_detached(Command::Refused(Box::new(request)));
+    }
+
+    /// Applies an exchanged token: TOKEN_EXCHANGED is recorded, its info takes effect (media it
+    /// no longer allows ends: PUBLISH_STOPPED, SUBSCRIBE_STOPPED), and `connection` (the events
+    /// socket that sent the token) is sent TOKEN_EXCHANGED once all that is done.
+    pub async fn exchanged(
+        &self,
+        participant: ParticipantId,
+        connection: ConnectionId,
+        info: ParticipantInfo,
+    ) {
+        let _ = self.commands.send(Command::Exchanged { participant, connection, info }).await;
     }
 }
 
@@ -173,6 +246,32 @@ impl StageHubs {
         }
     }
 
+    /// [`HubHandle::admit`] for a verified participant on its stage.
+    pub async fn admit(
+        &self,
+        verified: &VerifiedParticipant,
+        client: ClientDetails,
+        kind: ConnectionKind,
+    ) -> Result<(), Refusal> {
+        let participant = verified.participant_id().to_string();
+        self.hub(&verified.stage.id)
+            .admit(participant, participant_info(verified), kind, client)
+            .await
+    }
+
+    /// [`HubHandle::record_error`] for a verified participant on its stage. Never waits.
+    pub fn record_error(
+        &self,
+        verified: &VerifiedParticipant,
+        client: ClientDetails,
+        attempt: ConnectionKind,
+        code: EventErrorCode,
+    ) {
+        let participant = verified.participant_id().to_string();
+        let info = participant_info(verified);
+        self.hub(&verified.stage.id).record_error(participant, info, client, attempt, code);
+    }
+
     /// Acts on a control-plane notice.
     pub fn notice(&self, notice: ControlNotice) {
         let mut hubs = self.hubs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -189,14 +288,6 @@ impl StageHubs {
             }
         }
     }
-}
-
-/// A history write, carried out in order by the writer task.
-enum HistoryWrite {
-    StartSession { stage_id: String, session_id: String, at: OffsetDateTime },
-    EndSession { stage_id: String, session_id: String, at: OffsetDateTime },
-    Participant(Box<ParticipantRecord>),
-    Event(Box<EventRecord>),
 }
 
 /// A participant as its history record needs it (kept until it has left, so that the LEFT
@@ -226,7 +317,11 @@ struct Hub {
     /// What the history records of each participant of this session.
     joined: BTreeMap<ParticipantId, Joined>,
     ever_published: BTreeSet<ParticipantId>,
-    /// When the participant that left last left: the session's end time.
+    /// Every participant this session has a record of (joined, left or refused), so that a
+    /// refusal adds a record only for a participant the session has not seen.
+    recorded: BTreeSet<ParticipantId>,
+    /// When the stage last lost a participant — the last LEFT, or a refused participant that
+    /// never joined: the session's end time.
     last_left_at: Option<OffsetDateTime>,
     history: mpsc::UnboundedSender<HistoryWrite>,
     writer: Option<tokio::task::JoinHandle<()>>,
@@ -244,6 +339,7 @@ impl Hub {
             session_id: None,
             joined: BTreeMap::new(),
             ever_published: BTreeSet::new(),
+            recorded: BTreeSet::new(),
             last_left_at: None,
             history,
             writer,
@@ -332,13 +428,8 @@ impl Hub {
                 {
                     j.last_closed = Some(OffsetDateTime::now_utc());
                 }
-                if let Input::InfoChanged { participant, info } = &input
-                    && let Some(j) = self.joined.get_mut(participant)
-                    && j.info != *info
-                {
-                    j.info = info.clone();
-                    // GetParticipant and the userId filter show the exchanged token's values.
-                    self.record_participant(participant, Stored::Connected);
+                if let Input::InfoChanged { participant, info } = &input {
+                    self.info_changed(participant, info);
                 }
                 if matches!(input, Input::DeleteStage) {
                     // No more history for a deleted stage: the store dropped it.
@@ -346,9 +437,76 @@ impl Hub {
                 }
                 self.presence.handle_input(input, now);
             }
-            Command::Exchanged { participant } => self.event(&participant, "TOKEN_EXCHANGED"),
+            Command::Admit(request) => {
+                let AdmitRequest { participant, info, kind, client, reply } = *request;
+                let admitted = self.presence.admit(&participant, &info, &kind, now);
+                if admitted.is_err() {
+                    let code = EventErrorCode::QuotaExceeded;
+                    self.refused(RefusedRequest { participant, info, client, attempt: kind, code });
+                }
+                let _ = reply.send(admitted);
+            }
+            Command::Refused(request) => self.refused(*request),
+            Command::Exchanged { participant, connection, info } => {
+                // Recorded first: what the exchange ends follows from it.
+                self.event(&participant, "TOKEN_EXCHANGED");
+                self.info_changed(&participant, &info);
+                self.presence.handle_input(
+                    Input::InfoChanged { participant: participant.clone(), info },
+                    now,
+                );
+                // The answer follows what the exchange changed (an immediate STAGE_STATE).
+                self.carry_out();
+                if let Some(j) = self.joined.get(&participant) {
+                    let capabilities =
+                        Capability::from_flags(j.info.can_publish, j.info.can_subscribe);
+                    let ack = ServerMessage::token_exchanged(capabilities).to_json();
+                    self.send(connection, Outbound::Text(Utf8Bytes::from(ack)));
+                }
+            }
             Command::Shutdown(_) => {} // Handled in `run`, which must await the writer.
         }
+    }
+
+    /// Keeps the history's copy of a participant's info (before presence applies it).
+    fn info_changed(&mut self, participant: &str, info: &ParticipantInfo) {
+        if let Some(j) = self.joined.get_mut(participant)
+            && j.info != *info
+        {
+            j.info = info.clone();
+            // GetParticipant and the userId filter show the exchanged token's values.
+            self.record_participant(participant, Stored::Connected);
+        }
+    }
+
+    /// Records a refusal: an error event, and the participant itself if the session has no
+    /// record of it yet.
+    fn refused(&mut self, request: RefusedRequest) {
+        let RefusedRequest { participant, info, client, attempt, code } = request;
+        tracing::debug!(stage = %self.stage_id, participant, %code, "refused");
+        self.presence
+            .handle_input(Input::Refused { participant: participant.clone() }, Instant::now());
+        // Carried out now, so that a session started by this refusal has its id.
+        self.carry_out();
+        if !self.joined.contains_key(&participant) {
+            // Not on the stage: the refusal is its whole visit, and the session lasts past it.
+            let at = OffsetDateTime::now_utc();
+            self.last_left_at = Some(self.last_left_at.map_or(at, |t| t.max(at)));
+            if !self.recorded.contains(&participant) {
+                self.record(&participant, &info, &client, at, Stored::Disconnected);
+            }
+        }
+        let name = error_event_name(&attempt);
+        let remote_participant_id = match attempt {
+            ConnectionKind::Subscribe { publisher } => Some(publisher),
+            ConnectionKind::Events | ConnectionKind::Publish => None,
+        };
+        let details = EventDetails {
+            remote_participant_id,
+            error_code: Some(code.as_str().to_string()),
+            ..Default::default()
+        };
+        self.event_with(&participant, name, details);
     }
 
     fn history_closed(&mut self) {
@@ -369,6 +527,7 @@ impl Hub {
                     });
                     self.session_id = Some(session_id);
                     self.ever_published.clear();
+                    self.recorded.clear();
                 }
                 Output::SessionEnded => {
                     if let Some(session_id) = self.session_id.take() {
@@ -390,7 +549,7 @@ impl Hub {
                     self.record_participant(&participant, Stored::Disconnected);
                     self.event_at(&participant, "LEFT", EventDetails::default(), at);
                     self.joined.remove(&participant);
-                    self.last_left_at = Some(at);
+                    self.last_left_at = Some(self.last_left_at.map_or(at, |t| t.max(at)));
                 }
                 Output::PublishStarted { participant } => {
                     self.ever_published.insert(participant.clone());
@@ -438,9 +597,19 @@ impl Hub {
             CloseReason::Disconnected => DisconnectReason::ParticipantDisconnected,
             CloseReason::StageDeleted => DisconnectReason::StageDeleted,
             CloseReason::Shutdown => DisconnectReason::ServerShutdown,
+            CloseReason::CapabilityRemoved => {
+                // Only media sessions are closed for this (the events socket stays, and hears
+                // TOKEN_EXCHANGED); a media session's task ends the session on any Close.
+                self.send(connection, Outbound::Close { code: 1000, reason: "CAPABILITY_REMOVED" });
+                self.connections.remove(&connection);
+                return;
+            }
         };
-        let text = Utf8Bytes::from(ServerMessage::disconnected(reason).to_json());
-        self.send(connection, Outbound::Text(text));
+        // Only an events socket can be told why; media sessions just end.
+        if self.connections.get(&connection).is_some_and(|c| c.kind == ConnectionKind::Events) {
+            let text = Utf8Bytes::from(ServerMessage::disconnected(reason).to_json());
+            self.send(connection, Outbound::Text(text));
+        }
         self.send(
             connection,
             Outbound::Close { code: reason.close_code(), reason: reason.as_str() },
@@ -475,25 +644,56 @@ impl Hub {
         let _ = self.history.send(write);
     }
 
-    fn record_participant(&self, participant: &str, state: Stored) {
-        let (Some(session_id), Some(joined)) = (&self.session_id, self.joined.get(participant))
+    /// Records a participant on the stage as it is now.
+    fn record_participant(&mut self, participant: &str, state: Stored) {
+        let Some(record) = self.joined.get(participant).and_then(|j| {
+            self.participant_record(participant, &j.info, &j.client, j.first_join_time, state)
+        }) else {
+            return;
+        };
+        self.recorded.insert(participant.to_string());
+        self.write(HistoryWrite::Participant(Box::new(record)));
+    }
+
+    /// Records a participant that is not on the stage (refused before it joined).
+    fn record(
+        &mut self,
+        participant: &str,
+        info: &ParticipantInfo,
+        client: &ClientDetails,
+        first_join_time: OffsetDateTime,
+        state: Stored,
+    ) {
+        let Some(record) =
+            self.participant_record(participant, info, client, first_join_time, state)
         else {
             return;
         };
-        let record = ParticipantRecord {
+        self.recorded.insert(participant.to_string());
+        self.write(HistoryWrite::Participant(Box::new(record)));
+    }
+
+    fn participant_record(
+        &self,
+        participant: &str,
+        info: &ParticipantInfo,
+        client: &ClientDetails,
+        first_join_time: OffsetDateTime,
+        state: Stored,
+    ) -> Option<ParticipantRecord> {
+        Some(ParticipantRecord {
             seq: 0,
             stage_id: self.stage_id.clone(),
-            session_id: session_id.clone(),
+            session_id: self.session_id.clone()?,
             participant_id: participant.to_string(),
-            user_id: joined.info.user_id.clone(),
+            user_id: info.user_id.clone(),
             state,
-            first_join_time: joined.first_join_time,
-            attributes: joined.info.attributes.clone(),
+            first_join_time,
+            attributes: info.attributes.clone(),
             published: self.ever_published.contains(participant),
             recording_state: "DISABLED".into(),
-            details: joined.client.details.clone(),
-        };
-        self.write(HistoryWrite::Participant(Box::new(record)));
+            details: client.details.clone(),
+        })
     }
 
     fn event(&self, participant: &str, name: &str) {
@@ -520,47 +720,5 @@ impl Hub {
             event_time: at,
             details,
         })));
-    }
-}
-
-/// Starts our session. A session still marked active in the store was left open by a node
-/// that stopped without ending it (a crash): it is over, so end it where it stood and start
-/// ours, rather than writing this session's history under the wrong id.
-async fn start_session(
-    store: &dyn Store,
-    stage_id: &str,
-    session_id: &str,
-    at: OffsetDateTime,
-) -> troupe_store::StoreResult<()> {
-    for _ in 0..2 {
-        let active = store.start_session(stage_id, session_id, at).await?;
-        if active.session_id == session_id {
-            return Ok(());
-        }
-        tracing::warn!(stage = stage_id, stale = %active.session_id, "ending a session left open");
-        store.end_session(stage_id, &active.session_id, at).await?;
-    }
-    Err(troupe_store::StoreError::Conflict(format!(
-        "stage {stage_id} keeps another active session"
-    )))
-}
-
-/// Writes a stage's history in order. Failures are logged: history is best effort, presence
-/// and media never wait for it.
-async fn write_history(store: Arc<dyn Store>, mut writes: mpsc::UnboundedReceiver<HistoryWrite>) {
-    while let Some(write) = writes.recv().await {
-        let result = match &write {
-            HistoryWrite::StartSession { stage_id, session_id, at } => {
-                start_session(store.as_ref(), stage_id, session_id, *at).await
-            }
-            HistoryWrite::EndSession { stage_id, session_id, at } => {
-                store.end_session(stage_id, session_id, *at).await.map(drop)
-            }
-            HistoryWrite::Participant(record) => store.upsert_participant(record).await.map(drop),
-            HistoryWrite::Event(event) => store.append_event(event).await.map(drop),
-        };
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "stage history could not be written");
-        }
     }
 }

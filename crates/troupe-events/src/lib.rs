@@ -7,6 +7,7 @@
 //! the WebSocket endpoint ([`socket`]). Must not touch media: media sessions will join the hub
 //! as connections of their own kind.
 
+pub mod history;
 pub mod hub;
 pub mod messages;
 pub mod presence;

@@ -13,14 +13,22 @@
 //! (the hosted service's shape). Payload members are camelCase. Receivers ignore members they do
 //! not know, at the top level and inside the payload.
 //!
-//! | direction       | `type`           | `payload`                                                                          |
-//! |-----------------|------------------|------------------------------------------------------------------------------------|
-//! | server → client | `STAGE_STATE`    | `{stageId, sessionId, participants: [{id, userId?, attributes, isPublishing, audioMuted, videoStopped, capabilities}]}` |
-//! | server → client | `PONG`           | none (no `payload` member)                                                         |
-//! | server → client | `DISCONNECTED`   | `{reason, message?}`, sent just before the server closes the socket                |
-//! | client → server | `PING`           | none (anything sent is ignored)                                                    |
-//! | client → server | `MUTE`           | `{audioMuted?, videoStopped?}`: booleans; absent or `null` means "unchanged"       |
-//! | client → server | `EXCHANGE_TOKEN` | `{token}`: a non-empty string                                                      |
+//! | direction       | `type`            | `payload`                                                                          |
+//! |-----------------|-------------------|------------------------------------------------------------------------------------|
+//! | server → client | `STAGE_STATE`     | `{stageId, sessionId, participants: [{id, userId?, attributes, isPublishing, audioMuted, videoStopped, capabilities}]}` |
+//! | server → client | `PONG`            | none (no `payload` member)                                                         |
+//! | server → client | `DISCONNECTED`    | `{reason, message?}`, sent just before the server closes the socket                |
+//! | server → client | `TOKEN_EXCHANGED` | `{capabilities}`: the answer to `EXCHANGE_TOKEN`, once the new token is in effect  |
+//! | client → server | `PING`            | none (anything sent is ignored)                                                    |
+//! | client → server | `MUTE`            | `{audioMuted?, videoStopped?}`: booleans; absent or `null` means "unchanged"       |
+//! | client → server | `EXCHANGE_TOKEN`  | `{token}`: a non-empty string                                                      |
+//!
+//! `TOKEN_EXCHANGED` tells the client that its `EXCHANGE_TOKEN` was applied (so the SDK's
+//! `exchangeToken()` can resolve; a refused token closes the socket instead, see below), also
+//! when the token sent is the one already in use. `capabilities` are those of the token now in
+//! effect, listed as in `STAGE_STATE`: media sessions that the new token no longer allows
+//! (publishing without `PUBLISH`, subscriptions without `SUBSCRIBE`) have been ended by then,
+//! and the next `STAGE_STATE` shows the participant no longer publishing.
 //!
 //! In `STAGE_STATE`, `sessionId` is always present and is `null` while the stage has no session;
 //! a participant's `userId` is omitted when its token carried none; `attributes` is a string →
@@ -96,6 +104,15 @@ pub enum ServerMessage {
     Pong,
     /// `DISCONNECTED`: sent just before the server closes the socket for its own reasons.
     Disconnected(Disconnected),
+    /// `TOKEN_EXCHANGED`: the client's `EXCHANGE_TOKEN` is in effect.
+    TokenExchanged(TokenExchanged),
+}
+
+/// The payload of `TOKEN_EXCHANGED`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct TokenExchanged {
+    /// What the token now in effect allows.
+    pub capabilities: Vec<Capability>,
 }
 
 /// The payload of `STAGE_STATE`.
@@ -238,12 +255,18 @@ impl ServerMessage {
         Self::Disconnected(Disconnected { reason, message: None })
     }
 
+    /// A `TOKEN_EXCHANGED` message.
+    pub fn token_exchanged(capabilities: Vec<Capability>) -> Self {
+        Self::TokenExchanged(TokenExchanged { capabilities })
+    }
+
     /// The wire `type`.
     pub const fn type_name(&self) -> &'static str {
         match self {
             Self::StageState(_) => "STAGE_STATE",
             Self::Pong => "PONG",
             Self::Disconnected(_) => "DISCONNECTED",
+            Self::TokenExchanged(_) => "TOKEN_EXCHANGED",
         }
     }
 
@@ -258,6 +281,11 @@ impl ServerMessage {
                 if let Some(message) = &d.message {
                     obj.insert("message".into(), Value::from(message.as_str()));
                 }
+                Some(Value::Object(obj))
+            }
+            Self::TokenExchanged(t) => {
+                let mut obj = Map::new();
+                obj.insert("capabilities".into(), capabilities_value(&t.capabilities));
                 Some(Value::Object(obj))
             }
         };
@@ -303,12 +331,13 @@ impl ParticipantView {
         obj.insert("isPublishing".into(), Value::Bool(self.is_publishing));
         obj.insert("audioMuted".into(), Value::Bool(self.audio_muted));
         obj.insert("videoStopped".into(), Value::Bool(self.video_stopped));
-        obj.insert(
-            "capabilities".into(),
-            Value::Array(self.capabilities.iter().map(|c| Value::from(c.as_str())).collect()),
-        );
+        obj.insert("capabilities".into(), capabilities_value(&self.capabilities));
         Value::Object(obj)
     }
+}
+
+fn capabilities_value(capabilities: &[Capability]) -> Value {
+    Value::Array(capabilities.iter().map(|c| Value::from(c.as_str())).collect())
 }
 
 fn envelope(type_name: &str, payload: Option<Value>) -> Value {

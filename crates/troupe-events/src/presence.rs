@@ -13,6 +13,10 @@
 //! STAGE_STATE is coalesced: however many changes happen, [`Output::StateChanged`] is emitted at
 //! most once per `coalesce` interval, so a burst of joins costs one update per listener rather
 //! than one per join (what keeps a stage with thousands of viewers from costing O(N²)).
+//!
+//! Presence also decides who may come in ([`StagePresence::admit`]: the subscriber limit) and
+//! what a participant's token allows it to keep: a token exchange that drops a capability ends
+//! the media sessions that needed it.
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -57,7 +61,33 @@ pub enum CloseReason {
     StageDeleted,
     /// The server is stopping.
     Shutdown,
+    /// The participant's exchanged token no longer allows this media session (a publish
+    /// without `allow_publish`, a subscription without `allow_subscribe`).
+    CapabilityRemoved,
 }
+
+/// Why [`StagePresence::admit`] refuses a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The stage has as many subscribers as it may have.
+    #[error("the stage already has {max_subscribers} subscribers")]
+    StageAtCapacity { max_subscribers: usize },
+}
+
+impl Refusal {
+    /// The SDK-facing code the WHIP and events endpoints answer with (HTTP 403).
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Refusal::StageAtCapacity { .. } => "STAGE_AT_CAPACITY",
+        }
+    }
+}
+
+/// How long a seat given by [`StagePresence::admit`] is held for a participant that has not
+/// connected yet. Admission and connection are a few milliseconds apart (an HTTP upgrade, an
+/// SDP answer); the hold only has to outlast that, and a seat whose request failed frees
+/// itself after it.
+pub const SEAT_HOLD: Duration = Duration::from_secs(10);
 
 /// Something that happened to the stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +107,11 @@ pub enum Input {
     InfoChanged { participant: ParticipantId, info: ParticipantInfo },
     /// DisconnectParticipant: close everything of this participant now, no grace.
     Disconnect { participant: ParticipantId },
+    /// A participant with a valid token was refused (a join, a publish or a subscription). It
+    /// does not join; but its refusal is recorded in the stage session's history, so a session
+    /// starts if there is none, and stays at least the grace period, as if the participant had
+    /// joined and left at once (so that a client retrying does not open a session per try).
+    Refused { participant: ParticipantId },
     /// DeleteStage: close everything now.
     DeleteStage,
     /// The server is stopping: close everything now, so that every participant leaves and the
@@ -125,11 +160,18 @@ pub struct PresenceConfig {
     pub grace: Duration,
     /// The shortest interval between two STAGE_STATE updates.
     pub coalesce: Duration,
+    /// How many subscribers the stage may have: participants on it whose token allows
+    /// subscribing (see [`StagePresence::admit`]).
+    pub max_subscribers: usize,
 }
 
 impl Default for PresenceConfig {
     fn default() -> Self {
-        PresenceConfig { grace: Duration::from_secs(10), coalesce: Duration::from_millis(100) }
+        PresenceConfig {
+            grace: Duration::from_secs(10),
+            coalesce: Duration::from_millis(100),
+            max_subscribers: 10_000,
+        }
     }
 }
 
@@ -174,6 +216,13 @@ pub struct StagePresence {
     /// Which participant each open connection belongs to.
     owners: BTreeMap<ConnectionId, ParticipantId>,
     in_session: bool,
+    /// Set while a refused participant that never joined keeps the session open: until when.
+    refused_until: Option<Instant>,
+    /// How many participants on the stage may subscribe (kept as a count: admission is checked
+    /// per join, and a stage may have thousands of participants).
+    subscribers: usize,
+    /// Seats given by `admit` to participants that have not connected yet: until when.
+    held: BTreeMap<ParticipantId, Instant>,
     outputs: VecDeque<Output>,
     /// The state changed since the last StateChanged was emitted.
     dirty: bool,
@@ -187,6 +236,9 @@ impl StagePresence {
             participants: BTreeMap::new(),
             owners: BTreeMap::new(),
             in_session: false,
+            refused_until: None,
+            subscribers: 0,
+            held: BTreeMap::new(),
             outputs: VecDeque::new(),
             dirty: false,
             last_state_sent: None,
@@ -213,6 +265,44 @@ impl StagePresence {
         self.participants.get(participant).is_some_and(|p| p.state.is_publishing)
     }
 
+    /// How many subscribers the stage has now: participants on it whose token allows
+    /// subscribing, whether or not they subscribe yet (an events socket is how a viewer waits
+    /// for publishers), plus seats held for admitted participants about to connect.
+    pub fn subscribers(&self, now: Instant) -> usize {
+        self.subscribers + self.held.values().filter(|until| **until > now).count()
+    }
+
+    /// Whether a participant may open a connection of `kind` now, asked before it connects.
+    ///
+    /// Only subscribers are limited: a participant that is not on the stage yet and whose token
+    /// allows subscribing is refused when the stage has `max_subscribers`; otherwise it is given
+    /// a seat, held for it for [`SEAT_HOLD`] or until it connects, so that joins racing for the
+    /// last seat cannot all take it. A participant already on the stage is never refused (it
+    /// holds its place); a publish never is either (publishers have their own limit, kept by
+    /// the media plane).
+    pub fn admit(
+        &mut self,
+        participant: &str,
+        info: &ParticipantInfo,
+        kind: &ConnectionKind,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        if *kind == ConnectionKind::Publish
+            || !info.can_subscribe
+            || self.participants.contains_key(participant)
+        {
+            return Ok(());
+        }
+        self.held.retain(|_, until| *until > now);
+        if !self.held.contains_key(participant)
+            && self.subscribers + self.held.len() >= self.config.max_subscribers
+        {
+            return Err(Refusal::StageAtCapacity { max_subscribers: self.config.max_subscribers });
+        }
+        self.held.insert(participant.to_string(), now + SEAT_HOLD);
+        Ok(())
+    }
+
     /// Applies one input at time `now`.
     pub fn handle_input(&mut self, input: Input, now: Instant) {
         match input {
@@ -230,12 +320,15 @@ impl StagePresence {
                     }
                 }
             }
-            Input::InfoChanged { participant, info } => {
-                if let Some(p) = self.participants.get_mut(&participant)
-                    && p.state.info != info
-                {
-                    p.state.info = info;
-                    self.mark_dirty(now);
+            Input::InfoChanged { participant, info } => self.info_changed(&participant, info, now),
+            Input::Refused { participant } => {
+                if !self.in_session {
+                    self.in_session = true;
+                    self.outputs.push_back(Output::SessionStarted);
+                }
+                if !self.participants.contains_key(&participant) {
+                    let until = now + self.config.grace;
+                    self.refused_until = Some(self.refused_until.map_or(until, |t| t.max(until)));
                 }
             }
             Input::Disconnect { participant } => {
@@ -247,10 +340,14 @@ impl StagePresence {
                 } else {
                     CloseReason::StageDeleted
                 };
+                // Everything ends now, a session kept open only by refusals included.
+                self.refused_until = None;
+                self.held.clear();
                 let everyone: Vec<ParticipantId> = self.participants.keys().cloned().collect();
                 for participant in everyone {
                     self.remove(&participant, reason, now);
                 }
+                self.end_session_if_over(now);
             }
         }
     }
@@ -262,7 +359,8 @@ impl StagePresence {
 
     /// When [`StagePresence::handle_timeout`] must be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let grace = self.participants.values().filter_map(|p| p.leaves_at).min();
+        let grace =
+            self.participants.values().filter_map(|p| p.leaves_at).chain(self.refused_until).min();
         let state = if self.dirty { self.next_state_at() } else { None };
         match (grace, state) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -280,6 +378,10 @@ impl StagePresence {
             .collect();
         for participant in expired {
             self.leave(&participant, now);
+        }
+        if self.refused_until.is_some_and(|at| at <= now) {
+            self.refused_until = None;
+            self.end_session_if_over(now);
         }
         if self.dirty && self.next_state_at().is_some_and(|at| at <= now) {
             self.emit_state(now);
@@ -302,6 +404,9 @@ impl StagePresence {
                 self.in_session = true;
                 self.outputs.push_back(Output::SessionStarted);
             }
+            // Its held seat (if any) becomes the participant itself.
+            self.held.remove(&participant);
+            self.subscribers += usize::from(info.can_subscribe);
             self.participants.insert(
                 participant.clone(),
                 Participant {
@@ -322,7 +427,9 @@ impl StagePresence {
         let Some(p) = self.participants.get_mut(&participant) else { return };
         p.leaves_at = None;
         let info_changed = p.state.info != info;
+        let could_subscribe = p.state.info.can_subscribe;
         p.state.info = info;
+        let can_subscribe = p.state.info.can_subscribe;
         // One connection of each kind per participant: the newer replaces the older, which is
         // closed without the participant ever looking as if it stopped.
         let replaced = p.find(&kind);
@@ -339,16 +446,70 @@ impl StagePresence {
                 ConnectionKind::Events => {}
                 ConnectionKind::Publish => {
                     p.state.is_publishing = true;
+                    let participant = participant.clone();
                     self.outputs.push_back(Output::PublishStarted { participant });
                     self.mark_dirty(now);
                 }
                 ConnectionKind::Subscribe { publisher } => {
+                    let participant = participant.clone();
                     self.outputs.push_back(Output::SubscribeStarted { participant, publisher });
                 }
             }
         }
         if info_changed {
+            self.recount(could_subscribe, can_subscribe);
             self.mark_dirty(now);
+            self.end_what_is_not_allowed(&participant, now);
+        }
+    }
+
+    /// A token exchange: the new user id, attributes and capabilities take effect, and media
+    /// the new token does not allow ends now.
+    fn info_changed(&mut self, participant: &str, info: ParticipantInfo, now: Instant) {
+        let Some(p) = self.participants.get_mut(participant) else { return };
+        if p.state.info != info {
+            let could_subscribe = p.state.info.can_subscribe;
+            p.state.info = info;
+            let can_subscribe = p.state.info.can_subscribe;
+            self.recount(could_subscribe, can_subscribe);
+            self.mark_dirty(now);
+        }
+        // Checked even when the info is unchanged: a media session that connected with an
+        // older token (a request racing the exchange) must not outlive the newer one.
+        self.end_what_is_not_allowed(participant, now);
+    }
+
+    /// Closes the participant's media sessions that its token (the latest one, whether it came
+    /// by exchange or with a newer connection) does not allow.
+    fn end_what_is_not_allowed(&mut self, participant: &str, now: Instant) {
+        let Some(p) = self.participants.get(participant) else { return };
+        let info = &p.state.info;
+        let not_allowed: Vec<ConnectionId> = p
+            .connections
+            .iter()
+            .filter(|(_, kind)| match kind {
+                ConnectionKind::Events => false,
+                ConnectionKind::Publish => !info.can_publish,
+                ConnectionKind::Subscribe { .. } => !info.can_subscribe,
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for connection in not_allowed {
+            self.outputs
+                .push_back(Output::Close { connection, reason: CloseReason::CapabilityRemoved });
+            self.closed(connection, now);
+        }
+    }
+
+    /// Keeps the subscriber count when a participant's token changes. A token exchange that
+    /// adds `allow_subscribe` is not refused at capacity: the participant is on the stage
+    /// already, and refusing an exchange would leave its client with a token the server
+    /// ignores.
+    fn recount(&mut self, could_subscribe: bool, can_subscribe: bool) {
+        match (could_subscribe, can_subscribe) {
+            (false, true) => self.subscribers += 1,
+            (true, false) => self.subscribers = self.subscribers.saturating_sub(1),
+            _ => {}
         }
     }
 
@@ -393,12 +554,24 @@ impl StagePresence {
         for connection in p.connections.keys() {
             self.owners.remove(connection);
         }
+        if p.state.info.can_subscribe {
+            self.subscribers = self.subscribers.saturating_sub(1);
+        }
         self.outputs.push_back(Output::Left { participant: participant.to_string() });
-        if self.participants.is_empty() && self.in_session {
+        self.end_session_if_over(now);
+        self.mark_dirty(now);
+    }
+
+    /// Ends the session once nobody is on the stage and no refusal keeps it open.
+    fn end_session_if_over(&mut self, now: Instant) {
+        if self.in_session
+            && self.participants.is_empty()
+            && self.refused_until.is_none_or(|at| at <= now)
+        {
             self.in_session = false;
+            self.refused_until = None;
             self.outputs.push_back(Output::SessionEnded);
         }
-        self.mark_dirty(now);
     }
 
     fn next_state_at(&self) -> Option<Instant> {

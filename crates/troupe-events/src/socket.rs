@@ -23,10 +23,10 @@ use troupe_control::{
 use crate::{
     hub::{ClientDetails, HubHandle, Outbound, StageHubs},
     messages::{
-        ClientMessage, DisconnectReason, MAX_MESSAGE_BYTES, ProtocolError, ServerMessage,
-        parse_client_message,
+        Capability, ClientMessage, DisconnectReason, MAX_MESSAGE_BYTES, ProtocolError,
+        ServerMessage, parse_client_message,
     },
-    presence::{ConnectionKind, Input, ParticipantInfo},
+    presence::{ConnectionId, ConnectionKind, Input, ParticipantInfo},
     user_agent::client_details,
 };
 
@@ -97,6 +97,11 @@ async fn upgrade(
     }
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let client = client_details(user_agent);
+    // The subscriber limit, before the upgrade, so that a full stage is an HTTP 403 the client
+    // can read (and a JOIN_ERROR in the participant's history).
+    if let Err(r) = state.hubs.admit(&verified, client.clone(), ConnectionKind::Events).await {
+        return refusal(StatusCode::FORBIDDEN, r.code(), r.to_string());
+    }
     let hub = state.hubs.hub(&stage_id);
     let plane = state.plane.clone();
     // Frames a little over the message limit still arrive, so that an oversized message gets
@@ -194,8 +199,10 @@ async fn serve(
                 match incoming {
                     Some(Ok(Message::Text(text))) => {
                         let before = verified.claims.exp;
-                        if let Err(end) =
-                            handle_text(&text, &plane, &hub, &mut verified, &mut socket).await
+                        if let Err(end) = handle_text(
+                            &text, &plane, &hub, connection, &mut verified, &mut socket,
+                        )
+                        .await
                         {
                             break end;
                         }
@@ -262,6 +269,7 @@ async fn handle_text(
     text: &str,
     plane: &ControlPlane,
     hub: &HubHandle,
+    connection: ConnectionId,
     verified: &mut VerifiedParticipant,
     socket: &mut WebSocket,
 ) -> Result<(), End> {
@@ -278,7 +286,13 @@ async fn handle_text(
             hub.input(Input::Mute { participant, audio_muted, video_stopped }).await;
             Ok(())
         }
-        Some(ClientMessage::ExchangeToken { token }) if token == verified.token => Ok(()),
+        Some(ClientMessage::ExchangeToken { token }) if token == verified.token => {
+            // Nothing changes, but the client waits for its answer all the same.
+            let caps = &verified.claims.capabilities;
+            let capabilities = Capability::from_flags(caps.allow_publish, caps.allow_subscribe);
+            let ack = ServerMessage::token_exchanged(capabilities).to_json();
+            socket.send(Message::Text(ack.into())).await.map_err(|_| End::Gone)
+        }
         Some(ClientMessage::ExchangeToken { token }) => {
             let fresh = plane
                 .verify_participant_token(&token, OffsetDateTime::now_utc())
@@ -294,7 +308,8 @@ async fn handle_text(
                 return Err(End::Close(4403, "TOKEN_NOT_ALLOWED".into()));
             }
             *verified = fresh;
-            hub.exchanged(participant, participant_info(verified)).await;
+            // The hub answers TOKEN_EXCHANGED once the new token is in effect.
+            hub.exchanged(participant, connection, participant_info(verified)).await;
             Ok(())
         }
     }

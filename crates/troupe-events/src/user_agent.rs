@@ -75,6 +75,16 @@ pub fn client_details(user_agent: &str) -> ClientDetails {
     }
 }
 
+/// What a WHIP request's participant record says about its client: its User-Agent, and
+/// protocol `WHIP`.
+pub fn whip_client_details(headers: &axum::http::HeaderMap) -> ClientDetails {
+    let user_agent =
+        headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut client = client_details(user_agent);
+    client.details.protocol = Some("WHIP".into());
+    client
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

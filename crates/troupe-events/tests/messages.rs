@@ -128,6 +128,20 @@ fn disconnected_exact_json() {
 }
 
 #[test]
+fn token_exchanged_exact_json() {
+    let ack = ServerMessage::token_exchanged(vec![Capability::Subscribe]);
+    assert_eq!(
+        as_value(&ack),
+        json!({"type": "TOKEN_EXCHANGED", "payload": {"capabilities": ["SUBSCRIBE"]}})
+    );
+    assert_eq!(
+        as_value(&ServerMessage::token_exchanged(Vec::new())),
+        json!({"type": "TOKEN_EXCHANGED", "payload": {"capabilities": []}}),
+        "an empty list, never omitted"
+    );
+}
+
+#[test]
 fn disconnect_reason_strings_and_codes() {
     let table: Vec<(&str, u16)> =
         DisconnectReason::ALL.iter().map(|r| (r.as_str(), r.close_code())).collect();
@@ -152,6 +166,7 @@ fn type_names() {
     assert_eq!(sample_state().type_name(), "STAGE_STATE");
     assert_eq!(ServerMessage::Pong.type_name(), "PONG");
     assert_eq!(ServerMessage::disconnected(DisconnectReason::Replaced).type_name(), "DISCONNECTED");
+    assert_eq!(ServerMessage::token_exchanged(Vec::new()).type_name(), "TOKEN_EXCHANGED");
     assert_eq!(ClientMessage::Ping.type_name(), "PING");
 }
 
@@ -168,6 +183,7 @@ fn server_messages_round_trip() {
             reason: DisconnectReason::ParticipantDisconnected,
             message: Some("bye".into()),
         }),
+        ServerMessage::token_exchanged(vec![Capability::Publish, Capability::Subscribe]),
     ];
     for msg in messages {
         let text = msg.to_json();

@@ -8,7 +8,7 @@ use std::{
 
 use troupe_events::presence::{
     CloseReason, ConnectionId, ConnectionKind, Input, Output, ParticipantInfo, PresenceConfig,
-    StagePresence,
+    Refusal, SEAT_HOLD, StagePresence,
 };
 
 const GRACE: Duration = Duration::from_secs(10);
@@ -22,11 +22,12 @@ struct Sim {
 
 impl Sim {
     fn new() -> Sim {
-        Sim {
-            presence: StagePresence::new(PresenceConfig { grace: GRACE, coalesce: COALESCE }),
-            now: Instant::now(),
-            next_connection: 1,
-        }
+        Sim::with_subscribers(10_000)
+    }
+
+    fn with_subscribers(max_subscribers: usize) -> Sim {
+        let config = PresenceConfig { grace: GRACE, coalesce: COALESCE, max_subscribers };
+        Sim { presence: StagePresence::new(config), now: Instant::now(), next_connection: 1 }
     }
 
     fn input(&mut self, input: Input) -> Vec<Output> {
@@ -35,9 +36,17 @@ impl Sim {
     }
 
     fn connect(&mut self, participant: &str, kind: ConnectionKind) -> (ConnectionId, Vec<Output>) {
+        self.connect_as(participant, caps(true, true), kind)
+    }
+
+    fn connect_as(
+        &mut self,
+        participant: &str,
+        info: ParticipantInfo,
+        kind: ConnectionKind,
+    ) -> (ConnectionId, Vec<Output>) {
         let connection = ConnectionId(self.next_connection);
         self.next_connection += 1;
-        let info = ParticipantInfo { can_publish: true, can_subscribe: true, ..Default::default() };
         let out = self.input(Input::Connected {
             participant: participant.into(),
             info,
@@ -73,6 +82,14 @@ impl Sim {
     fn drain(&mut self) -> Vec<Output> {
         std::iter::from_fn(|| self.presence.poll_output()).collect()
     }
+}
+
+fn caps(can_publish: bool, can_subscribe: bool) -> ParticipantInfo {
+    ParticipantInfo { can_publish, can_subscribe, ..Default::default() }
+}
+
+fn refused(p: &str) -> Input {
+    Input::Refused { participant: p.into() }
 }
 
 fn joined(p: &str) -> Output {
@@ -225,6 +242,183 @@ fn a_burst_of_changes_is_one_update_per_interval() {
     assert!(sim.advance(COALESCE * 10).is_empty(), "nothing pending");
 }
 
+#[test]
+fn a_refusal_on_an_empty_stage_opens_a_session_for_the_grace() {
+    let mut sim = Sim::new();
+    assert_eq!(sim.input(refused("late")), vec![Output::SessionStarted]);
+    assert!(sim.presence.in_session(), "the refusal has a session to be recorded in");
+    assert_eq!(sim.presence.participants().count(), 0, "but nobody joined");
+    // A client retrying inside the grace stays in the same session.
+    sim.advance(GRACE - Duration::from_secs(1));
+    assert!(sim.input(refused("late")).is_empty());
+    let retried = sim.now;
+    let out = sim.advance_timed(GRACE * 2);
+    assert_eq!(out, vec![(retried + GRACE, Output::SessionEnded)]);
+    assert!(!sim.presence.in_session());
+    assert_eq!(sim.input(refused("late")), vec![Output::SessionStarted], "a new session");
+}
+
+#[test]
+fn a_session_kept_by_a_refusal_outlasts_the_participants_until_its_grace() {
+    let mut sim = Sim::new();
+    let (ws, _) = sim.connect("alice", ConnectionKind::Events);
+    sim.close(ws);
+    sim.advance(GRACE / 2);
+    assert!(sim.input(refused("bob")).is_empty(), "in session already");
+    let refused_at = sim.now;
+    let out = sim.advance_timed(GRACE * 2);
+    let ended: Vec<_> = out.iter().filter(|(_, o)| *o == Output::SessionEnded).collect();
+    assert!(out.iter().any(|(_, o)| *o == left("alice")));
+    assert_eq!(ended, vec![&(refused_at + GRACE, Output::SessionEnded)], "{out:?}");
+
+    // A refused participant that then joins is an ordinary participant: its grace, not the
+    // refusal's, ends the session.
+    let mut sim = Sim::new();
+    sim.input(refused("carol"));
+    let (ws, out) = sim.connect("carol", ConnectionKind::Events);
+    assert_eq!(out, vec![joined("carol"), Output::StateChanged], "same session");
+    sim.advance(GRACE * 3);
+    assert!(sim.presence.in_session(), "carol is connected");
+    sim.close(ws);
+    assert!(sim.advance(GRACE).contains(&Output::SessionEnded));
+}
+
+#[test]
+fn a_refusal_of_a_participant_on_the_stage_changes_nothing() {
+    let mut sim = Sim::new();
+    let (ws, _) = sim.connect("alice", ConnectionKind::Events);
+    sim.advance(Duration::from_secs(1));
+    assert!(sim.input(refused("alice")).is_empty());
+    sim.close(ws);
+    let out = sim.advance(GRACE);
+    assert!(out.contains(&Output::SessionEnded), "ends with alice, no extra grace: {out:?}");
+}
+
+#[test]
+fn delete_stage_ends_a_session_kept_by_refusals() {
+    let mut sim = Sim::new();
+    sim.input(refused("late"));
+    assert_eq!(sim.input(Input::DeleteStage), vec![Output::SessionEnded]);
+    assert_eq!(sim.presence.poll_timeout(), None);
+    assert!(sim.advance(GRACE * 2).is_empty());
+}
+
+#[test]
+fn an_exchange_without_publish_ends_publishing_and_keeps_the_rest() {
+    let mut sim = Sim::new();
+    sim.connect("bob", ConnectionKind::Publish);
+    let (ws, _) = sim.connect("alice", ConnectionKind::Events);
+    let (publish, _) = sim.connect("alice", ConnectionKind::Publish);
+    let (to_bob, _) = sim.connect("alice", ConnectionKind::Subscribe { publisher: "bob".into() });
+    sim.advance(Duration::from_secs(1));
+    assert!(sim.presence.is_publishing("alice"));
+
+    let out =
+        sim.input(Input::InfoChanged { participant: "alice".into(), info: caps(false, true) });
+    assert_eq!(
+        out,
+        vec![
+            Output::StateChanged,
+            Output::Close { connection: publish, reason: CloseReason::CapabilityRemoved },
+            Output::PublishStopped { participant: "alice".into() },
+        ]
+    );
+    assert!(!sim.presence.is_publishing("alice"));
+    assert_eq!(sim.presence.publishers(), 1, "bob still publishes");
+    // The publish change waits for the coalescing interval, then goes out.
+    assert_eq!(sim.advance(COALESCE), vec![Output::StateChanged]);
+    let alice = sim.presence.participants().find(|p| p.id == "alice").unwrap().clone();
+    assert!(!alice.is_publishing && !alice.info.can_publish);
+    // The media task's own close, arriving later, changes nothing.
+    assert!(sim.close(publish).is_empty());
+
+    // Then without subscribe: the subscription ends, the events socket stays.
+    let out =
+        sim.input(Input::InfoChanged { participant: "alice".into(), info: caps(false, false) });
+    assert!(
+        out.contains(&Output::Close { connection: to_bob, reason: CloseReason::CapabilityRemoved })
+    );
+    assert!(out.contains(&Output::SubscribeStopped {
+        participant: "alice".into(),
+        publisher: "bob".into()
+    }));
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Close { connection, .. } if *connection == ws))
+    );
+    assert!(sim.advance(GRACE * 3).iter().all(|o| *o != left("alice")), "still on the stage");
+}
+
+#[test]
+fn an_exchange_without_subscribe_ends_every_subscription_only() {
+    let mut sim = Sim::new();
+    sim.connect("bob", ConnectionKind::Publish);
+    sim.connect("carol", ConnectionKind::Publish);
+    sim.connect("alice", ConnectionKind::Events);
+    let (publish, _) = sim.connect("alice", ConnectionKind::Publish);
+    let (a, _) = sim.connect("alice", ConnectionKind::Subscribe { publisher: "bob".into() });
+    let (b, _) = sim.connect("alice", ConnectionKind::Subscribe { publisher: "carol".into() });
+    let out =
+        sim.input(Input::InfoChanged { participant: "alice".into(), info: caps(true, false) });
+    let closed: Vec<ConnectionId> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Close { connection, reason: CloseReason::CapabilityRemoved } => {
+                Some(*connection)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closed, vec![a, b]);
+    assert!(sim.presence.is_publishing("alice"));
+    assert!(!closed.contains(&publish));
+}
+
+#[test]
+fn the_subscriber_limit_counts_participants_that_may_subscribe() {
+    let mut sim = Sim::with_subscribers(2);
+    let events = ConnectionKind::Events;
+    let full = Err(Refusal::StageAtCapacity { max_subscribers: 2 });
+    let viewer = caps(false, true);
+    assert_eq!(sim.presence.admit("a", &viewer, &events, sim.now), Ok(()));
+    sim.connect_as("a", viewer.clone(), events.clone());
+    assert_eq!(sim.presence.admit("b", &viewer, &events, sim.now), Ok(()));
+    // b holds its seat before it connects: a third is refused already.
+    assert_eq!(sim.presence.subscribers(sim.now), 2);
+    assert_eq!(sim.presence.admit("c", &viewer, &events, sim.now), full);
+    let (b, _) = sim.connect_as("b", viewer.clone(), events.clone());
+    assert_eq!(sim.presence.subscribers(sim.now), 2, "the seat became the participant");
+    assert_eq!(sim.presence.admit("c", &viewer, &events, sim.now), full);
+    let sub = ConnectionKind::Subscribe { publisher: "x".into() };
+    assert_eq!(sim.presence.admit("c", &viewer, &sub, sim.now), full, "WHIP subscribe too");
+
+    // Never refused: who is already on the stage, a token that cannot subscribe, a publish.
+    assert_eq!(sim.presence.admit("a", &viewer, &sub, sim.now), Ok(()));
+    assert_eq!(sim.presence.admit("host", &caps(true, false), &events, sim.now), Ok(()));
+    let both = caps(true, true);
+    assert_eq!(sim.presence.admit("c", &both, &ConnectionKind::Publish, sim.now), Ok(()));
+    sim.connect_as("host", caps(true, false), events.clone());
+    assert_eq!(sim.presence.subscribers(sim.now), 2, "publish-only is not a subscriber");
+
+    // A seat frees when its participant leaves (after the grace) ...
+    sim.close(b);
+    assert_eq!(sim.presence.admit("c", &viewer, &events, sim.now), full, "b may come back");
+    sim.advance(GRACE);
+    assert_eq!(sim.presence.admit("c", &viewer, &events, sim.now), Ok(()));
+    // ... and a held seat whose participant never connects frees after SEAT_HOLD.
+    assert_eq!(sim.presence.admit("d", &viewer, &events, sim.now), full);
+    sim.advance(SEAT_HOLD);
+    assert_eq!(sim.presence.admit("d", &viewer, &events, sim.now), Ok(()));
+
+    // An exchange that drops SUBSCRIBE frees a seat; one that adds it is not refused.
+    sim.connect_as("d", viewer.clone(), events.clone());
+    sim.input(Input::InfoChanged { participant: "a".into(), info: caps(true, false) });
+    assert_eq!(sim.presence.subscribers(sim.now), 1);
+    sim.input(Input::InfoChanged { participant: "host".into(), info: caps(true, true) });
+    sim.input(Input::InfoChanged { participant: "a".into(), info: caps(true, true) });
+    assert_eq!(sim.presence.subscribers(sim.now), 3, "over the limit, never below what is there");
+    assert_eq!(sim.presence.admit("e", &viewer, &events, sim.now), full);
+}
+
 /// A small deterministic PRNG (xorshift64*), so the long run is the same every time.
 struct Rng(u64);
 impl Rng {
@@ -286,6 +480,18 @@ fn hours_of_random_traffic_keep_the_invariants() {
         assert_eq!(sim.presence.in_session(), in_session);
         let listed: BTreeSet<String> = sim.presence.participants().map(|p| p.id.clone()).collect();
         assert_eq!(listed, joined_now);
+        let may_subscribe = sim.presence.participants().filter(|p| p.info.can_subscribe).count();
+        assert_eq!(sim.presence.subscribers(sim.now), may_subscribe);
+        for p in sim.presence.participants() {
+            let kinds = open.values().filter(|(id, _)| *id == p.id).map(|(_, kind)| kind);
+            for kind in kinds {
+                match kind {
+                    ConnectionKind::Publish => assert!(p.info.can_publish, "publishes without"),
+                    ConnectionKind::Subscribe { .. } => assert!(p.info.can_subscribe),
+                    ConnectionKind::Events => {}
+                }
+            }
+        }
         let publishing: BTreeSet<&String> =
             open.values().filter(|(_, k)| *k == ConnectionKind::Publish).map(|(p, _)| p).collect();
         assert_eq!(sim.presence.publishers(), publishing.len());
@@ -303,7 +509,14 @@ fn hours_of_random_traffic_keep_the_invariants() {
                     1 => ConnectionKind::Publish,
                     _ => ConnectionKind::Subscribe { publisher: format!("p{}", rng.below(30)) },
                 };
-                let (id, out) = sim.connect(&participant, kind.clone());
+                // Connecting always brings a token that allows it (WHIP checks), plus another
+                // capability at random.
+                let info = match kind {
+                    ConnectionKind::Events => caps(rng.below(2) == 0, rng.below(2) == 0),
+                    ConnectionKind::Publish => caps(true, rng.below(2) == 0),
+                    ConnectionKind::Subscribe { .. } => caps(rng.below(2) == 0, true),
+                };
+                let (id, out) = sim.connect_as(&participant, info, kind.clone());
                 open.insert(id, (participant, kind));
                 out
             }
@@ -317,6 +530,11 @@ fn hours_of_random_traffic_keep_the_invariants() {
                 participant,
                 audio_muted: Some(rng.below(2) == 0),
                 video_stopped: None,
+            }),
+            9 if rng.below(3) == 0 => sim.input(refused(&participant)),
+            9 if rng.below(3) == 0 => sim.input(Input::InfoChanged {
+                participant,
+                info: caps(rng.below(2) == 0, rng.below(2) == 0),
             }),
             9 if rng.below(20) == 0 => {
                 let out = sim.input(Input::Disconnect { participant: participant.clone() });

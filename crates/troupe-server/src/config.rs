@@ -95,7 +95,8 @@ pub struct ConfigArgs {
     /// Publishers per stage; one more gets STAGE_AT_CAPACITY [default: 12].
     #[arg(long, env = "TROUPE_MAX_PUBLISHERS", value_name = "N")]
     pub max_publishers: Option<String>,
-    /// Subscribers per stage [default: 10000].
+    /// Subscribers per stage (participants whose token allows subscribing); one more gets
+    /// STAGE_AT_CAPACITY [default: 10000].
     #[arg(long, env = "TROUPE_MAX_SUBSCRIBERS", value_name = "N")]
     pub max_subscribers: Option<String>,
     /// Seconds a participant without connections stays on the stage, so that a reconnect keeps

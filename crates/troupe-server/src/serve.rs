@@ -42,8 +42,11 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let settings = &node.settings;
     let plane = node.plane.clone();
 
-    let presence =
-        PresenceConfig { grace: settings.media_limits.presence_grace, ..PresenceConfig::default() };
+    let presence = PresenceConfig {
+        grace: settings.media_limits.presence_grace,
+        max_subscribers: settings.media_limits.max_subscribers as usize,
+        ..PresenceConfig::default()
+    };
     let hubs = StageHubs::new(plane.store().clone(), presence);
     let router_config = RouterConfig {
         max_publishers: settings.media_limits.max_publishers as usize,

@@ -21,10 +21,11 @@ use axum::{
 use time::OffsetDateTime;
 use troupe_control::{ControlPlane, participant_auth::VerifiedParticipant};
 use troupe_events::{
+    history::EventErrorCode,
     hub::{Outbound, StageHubs},
     presence::{ConnectionKind, Input},
     socket::{participant_info, refusal, rejection},
-    user_agent::client_details,
+    user_agent::{client_details, whip_client_details},
 };
 use troupe_media::{
     router::{AddError, EndReason, NewSession, PatchError, PatchOutcome, Role, entity_tag},
@@ -116,18 +117,40 @@ async fn admit(
     state: &WhipState,
     headers: &HeaderMap,
     body: &Bytes,
-    publishing: bool,
+    attempt: &ConnectionKind,
 ) -> Result<(VerifiedParticipant, String), Response> {
     let verified = authenticate(state, headers).await?;
-    let allowed =
-        if publishing { verified.require_publish() } else { verified.require_subscribe() };
-    allowed.map_err(|r| rejection(&r))?;
-    let offer = check_offer(headers, body)?;
+    let allowed = if *attempt == ConnectionKind::Publish {
+        verified.require_publish()
+    } else {
+        verified.require_subscribe()
+    };
+    if let Err(r) = allowed {
+        let code = EventErrorCode::InsufficientCapabilities;
+        record_refusal(state, headers, &verified, attempt, code);
+        return Err(rejection(&r));
+    }
+    let offer = check_offer(headers, body).inspect_err(|_| {
+        record_refusal(state, headers, &verified, attempt, EventErrorCode::InvalidInput)
+    })?;
     Ok((verified, offer))
 }
 
+/// Records the refusal of a participant whose token was valid in its history (PUBLISH_ERROR or
+/// SUBSCRIBE_ERROR with `code`). The stage's hub writes it in the background: the refusal is
+/// answered at once.
+fn record_refusal(
+    state: &WhipState,
+    headers: &HeaderMap,
+    verified: &VerifiedParticipant,
+    attempt: &ConnectionKind,
+    code: EventErrorCode,
+) {
+    state.hubs.record_error(verified, whip_client_details(headers), attempt.clone(), code);
+}
+
 async fn publish(State(state): State<WhipState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (verified, offer) = match admit(&state, &headers, &body, true).await {
+    let (verified, offer) = match admit(&state, &headers, &body, &ConnectionKind::Publish).await {
         Ok(admitted) => admitted,
         Err(r) => return r,
     };
@@ -140,7 +163,8 @@ async fn subscribe(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (verified, offer) = match admit(&state, &headers, &body, false).await {
+    let kind = ConnectionKind::Subscribe { publisher: publisher.clone() };
+    let (verified, offer) = match admit(&state, &headers, &body, &kind).await {
         Ok(admitted) => admitted,
         Err(r) => return r,
     };
@@ -148,7 +172,18 @@ async fn subscribe(
     // subscription to nobody costs no DTLS certificate.
     let (_, worker) = state.media.worker_for(&verified.stage.id);
     if !media_plane::is_publishing(worker, &verified.stage.id, &publisher).await {
-        return add_refusal(AddError::PublisherNotFound(publisher));
+        return add_refusal(
+            &state,
+            &headers,
+            &verified,
+            &kind,
+            AddError::PublisherNotFound(publisher),
+        );
+    }
+    // The subscriber limit; the hub records a refusal itself (SUBSCRIBE_ERROR, QUOTA_EXCEEDED).
+    let client = whip_client_details(&headers);
+    if let Err(r) = state.hubs.admit(&verified, client, kind).await {
+        return refusal(StatusCode::FORBIDDEN, r.code(), r.to_string());
     }
     start_session(&state, &headers, &verified, &offer, Role::Subscribe { publisher }).await
 }
@@ -165,21 +200,26 @@ async fn start_session(
     let stage_id = verified.stage.id.clone();
     let participant = verified.participant_id().to_string();
     let (worker_index, worker) = state.media.worker_for(&stage_id);
-    let answered =
-        match answer_offer(offer, state.media.candidate(worker), std::time::Instant::now()) {
-            Ok(answered) => answered,
-            Err(e @ SessionError::CodecMismatch) => {
-                return refusal(StatusCode::NOT_ACCEPTABLE, "CODEC_MISMATCH", e.to_string());
-            }
-            Err(e) => return refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.to_string()),
-        };
-    let Answered { mut rtc, answer, remote_ice, candidate, media: negotiated } = answered;
-    let id = state.media.new_session_id();
-    let etag = entity_tag(&rtc.direct_api().local_ice_credentials().ufrag);
     let kind = match &role {
         Role::Publish => ConnectionKind::Publish,
         Role::Subscribe { publisher } => ConnectionKind::Subscribe { publisher: publisher.clone() },
     };
+    let answered =
+        match answer_offer(offer, state.media.candidate(worker), std::time::Instant::now()) {
+            Ok(answered) => answered,
+            Err(e @ SessionError::CodecMismatch) => {
+                let code = EventErrorCode::codec_mismatch(offer);
+                record_refusal(state, headers, verified, &kind, code);
+                return refusal(StatusCode::NOT_ACCEPTABLE, "CODEC_MISMATCH", e.to_string());
+            }
+            Err(e) => {
+                record_refusal(state, headers, verified, &kind, EventErrorCode::InvalidInput);
+                return refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.to_string());
+            }
+        };
+    let Answered { mut rtc, answer, remote_ice, candidate, media: negotiated } = answered;
+    let id = state.media.new_session_id();
+    let etag = entity_tag(&rtc.direct_api().local_ice_credentials().ufrag);
     state.media.register(SessionEntry {
         worker: worker_index,
         id,
@@ -209,7 +249,7 @@ async fn start_session(
     // publish never shows up in the stage state.
     if let Err(e) = media_plane::add_session(worker, session).await {
         state.media.forget(id);
-        return add_refusal(e);
+        return add_refusal(state, headers, verified, &kind, e);
     }
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mut client = client_details(user_agent);
@@ -256,8 +296,25 @@ async fn start_session(
     response
 }
 
-/// The WHIP answer to a session the worker did not admit.
-fn add_refusal(error: AddError) -> Response {
+/// The WHIP answer to a session the worker did not admit, recorded in the participant's
+/// history.
+fn add_refusal(
+    state: &WhipState,
+    headers: &HeaderMap,
+    verified: &VerifiedParticipant,
+    attempt: &ConnectionKind,
+    error: AddError,
+) -> Response {
+    let code = match &error {
+        AddError::StageAtCapacity { .. } => EventErrorCode::QuotaExceeded,
+        AddError::PublisherNotFound(_) => EventErrorCode::PublisherNotFound,
+        AddError::CodecMismatch { kind: "audio", .. } => EventErrorCode::InvalidAudioCodec,
+        AddError::CodecMismatch { .. } => EventErrorCode::InvalidVideoCodec,
+        AddError::DuplicateId(_) | AddError::WorkerStopped => {
+            EventErrorCode::InternalServerException
+        }
+    };
+    record_refusal(state, headers, verified, attempt, code);
     let message = error.to_string();
     match error {
         AddError::StageAtCapacity { .. } => {
