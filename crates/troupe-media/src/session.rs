@@ -52,15 +52,19 @@ pub fn answer_offer(
 ) -> Result<Answered, SessionError> {
     let offer = SdpOffer::from_sdp_string(offer_sdp)
         .map_err(|e| SessionError::MalformedSdp(e.to_string()))?;
-    let mut rtc = RtcConfig::new()
+    let mut config = RtcConfig::new()
         .set_ice_lite(true)
         .set_rtp_mode(true)
         .clear_codecs()
         .enable_opus(true, false)
         .enable_vp8(true)
-        .enable_h264(true)
-        .set_stats_interval(Some(STATS_INTERVAL))
-        .build(now);
+        .set_stats_interval(Some(STATS_INTERVAL));
+    // H.264 as IVS takes it: constrained baseline (and plain baseline, which browsers also
+    // offer), packetization-mode 1 only — str0m's defaults would also accept main/high
+    // profiles and mode 0, which a subscriber might not decode. Payload types as str0m's.
+    config.codec_config().add_h264(108.into(), Some(109.into()), true, 0x42e01f);
+    config.codec_config().add_h264(127.into(), Some(121.into()), true, 0x42001f);
+    let mut rtc = config.build(now);
     let host = Candidate::host(candidate, "udp")
         .map_err(|e| SessionError::Rejected(format!("bad local candidate {candidate}: {e}")))?;
     rtc.add_local_candidate(host.clone());
