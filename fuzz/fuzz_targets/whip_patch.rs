@@ -2,7 +2,7 @@
 
 //! What a WHIP PATCH and the media port take from outside: trickle-ICE fragments (any text is
 //! parsed or refused with an error) and STUN usernames (any datagram yields a ufrag or none).
-//! Never a panic.
+//! Never a panic. Deterministic smoke runs: crates/troupe-media/tests/sdp_smoke.rs.
 
 use libfuzzer_sys::fuzz_target;
 use troupe_media::{sdpfrag, stun};

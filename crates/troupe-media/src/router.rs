@@ -432,7 +432,7 @@ impl Router {
     pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, datagram: &[u8]) {
         MediaStats::add(&self.stats.datagrams_in, 1);
         MediaStats::add(&self.stats.bytes_in, datagram.len() as u64);
-        let Some(slot) = self.demultiplex(source, datagram) else {
+        let Some((slot, known_address)) = self.demultiplex(source, datagram) else {
             MediaStats::add(&self.stats.datagrams_dropped, 1);
             return;
         };
@@ -453,7 +453,9 @@ impl Router {
         if let Err(e) = session.rtc.handle_input(input) {
             tracing::debug!(error = %e, %source, "media input refused");
         }
-        self.remember_address(slot, source);
+        if !known_address {
+            self.remember_address(slot, source);
+        }
         self.drive(slot, now);
         self.drive_dirty(now);
     }
@@ -526,10 +528,6 @@ impl Router {
         self.transmits.clear();
     }
 
-    pub fn session_count(&self) -> usize {
-        self.sessions.len()
-    }
-
     /// Whether `participant` publishes on `stage` here now.
     pub fn is_publishing(&self, stage: &str, participant: &str) -> bool {
         let name = (stage.to_string(), participant.to_string());
@@ -539,13 +537,17 @@ impl Router {
             .is_some_and(|t| t.publisher.is_some())
     }
 
-    fn demultiplex(&self, source: SocketAddr, datagram: &[u8]) -> Option<usize> {
+    /// The session a datagram is for, and whether it came from an address already mapped to
+    /// that session (nothing to remember then).
+    fn demultiplex(&self, source: SocketAddr, datagram: &[u8]) -> Option<(usize, bool)> {
+        let by_address = self.by_address.get(&source).copied();
         if stun::is_stun(datagram)
             && let Some(ufrag) = stun::local_ufrag(datagram)
         {
-            return self.by_ufrag.get(ufrag).copied();
+            let slot = *self.by_ufrag.get(ufrag)?;
+            return Some((slot, by_address == Some(slot)));
         }
-        self.by_address.get(&source).copied()
+        by_address.map(|slot| (slot, true))
     }
 
     fn remember_address(&mut self, slot: usize, source: SocketAddr) {

@@ -60,13 +60,4 @@ impl<T> Slab<T> {
     pub fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
         self.entries.iter().enumerate().filter_map(|(i, e)| e.as_ref().map(|v| (i, v)))
     }
-
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (usize, &mut T)> {
-        self.entries.iter_mut().enumerate().filter_map(|(i, e)| e.as_mut().map(|v| (i, v)))
-    }
-
-    /// The indices in use (a snapshot, for loops that remove as they go).
-    pub fn indices(&self) -> Vec<usize> {
-        self.iter().map(|(i, _)| i).collect()
-    }
 }
