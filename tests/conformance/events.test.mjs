@@ -77,7 +77,7 @@ test('the token is the subprotocol, echoed back; STAGE_STATE on connect and on c
   assert.equal(first.payload.stageId, stageId);
   assert.match(first.payload.sessionId, /^st-[A-Za-z0-9]{13}$/);
   assert.deepEqual(first.payload.participants[0], {
-    id: alice.participantId, userId: 'alice', attributes: { user: 'alice' }, isPublishing: false,
+    id: alice.participantId, userId: 'alice', attributes: { user: 'alice' }, isPublishing: false, streams: [],
     audioMuted: false, videoStopped: false, capabilities: ['PUBLISH', 'SUBSCRIBE'],
   });
   const b = open(eventsUrl(stage), bob.token);

@@ -626,6 +626,11 @@ impl Hub {
                 user_id: p.info.user_id.clone(),
                 attributes: p.info.attributes.clone(),
                 is_publishing: p.is_publishing,
+                streams: [("audio", p.streams.audio), ("video", p.streams.video)]
+                    .into_iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(kind, _)| kind.to_string())
+                    .collect(),
                 audio_muted: p.audio_muted,
                 video_stopped: p.video_stopped,
                 capabilities: Capability::from_flags(p.info.can_publish, p.info.can_subscribe),

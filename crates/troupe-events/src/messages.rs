@@ -15,7 +15,7 @@
 //!
 //! | direction       | `type`            | `payload`                                                                          |
 //! |-----------------|-------------------|------------------------------------------------------------------------------------|
-//! | server → client | `STAGE_STATE`     | `{stageId, sessionId, participants: [{id, userId?, attributes, isPublishing, audioMuted, videoStopped, capabilities}]}` |
+//! | server → client | `STAGE_STATE`     | `{stageId, sessionId, participants: [{id, userId?, attributes, isPublishing, streams, audioMuted, videoStopped, capabilities}]}` |
 //! | server → client | `PONG`            | none (no `payload` member)                                                         |
 //! | server → client | `DISCONNECTED`    | `{reason, message?}`, sent just before the server closes the socket                |
 //! | server → client | `TOKEN_EXCHANGED` | `{capabilities}`: the answer to `EXCHANGE_TOKEN`, once the new token is in effect  |
@@ -142,6 +142,11 @@ pub struct ParticipantView {
     pub attributes: BTreeMap<String, String>,
     /// Whether it currently publishes media.
     pub is_publishing: bool,
+    /// The kinds its publish sends: `"audio"`, `"video"` (empty while not publishing). An
+    /// addition to the hosted service's shape: subscribers learn which streams to expect
+    /// without waiting for media that may never come (an audio-only guest).
+    #[serde(default)]
+    pub streams: Vec<String>,
     /// Whether it has muted its audio.
     pub audio_muted: bool,
     /// Whether it has stopped its video.
@@ -329,6 +334,8 @@ impl ParticipantView {
             self.attributes.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
         obj.insert("attributes".into(), Value::Object(attributes));
         obj.insert("isPublishing".into(), Value::Bool(self.is_publishing));
+        let streams = self.streams.iter().map(|s| Value::from(s.as_str())).collect();
+        obj.insert("streams".into(), Value::Array(streams));
         obj.insert("audioMuted".into(), Value::Bool(self.audio_muted));
         obj.insert("videoStopped".into(), Value::Bool(self.video_stopped));
         obj.insert("capabilities".into(), capabilities_value(&self.capabilities));

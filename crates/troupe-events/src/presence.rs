@@ -101,6 +101,10 @@ pub enum Input {
     },
     /// A connection ended (socket closed, media session ended or timed out).
     Closed { connection: ConnectionId },
+    /// What a publish connection sends (from its negotiated SDP), shown in the stage state so
+    /// that subscribers know which streams to expect. Ignored unless `connection` is the
+    /// participant's current publish.
+    Streams { participant: ParticipantId, connection: ConnectionId, streams: PublishedStreams },
     /// The participant muted or unmuted (`None` leaves a flag as it is).
     Mute { participant: ParticipantId, audio_muted: Option<bool>, video_stopped: Option<bool> },
     /// The participant exchanged its token: new user id, attributes or capabilities.
@@ -181,8 +185,17 @@ pub struct ParticipantState {
     pub id: ParticipantId,
     pub info: ParticipantInfo,
     pub is_publishing: bool,
+    /// The kinds of media its publish sends (none while not publishing).
+    pub streams: PublishedStreams,
     pub audio_muted: bool,
     pub video_stopped: bool,
+}
+
+/// The kinds of media one publish sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublishedStreams {
+    pub audio: bool,
+    pub video: bool,
 }
 
 #[derive(Debug)]
@@ -310,6 +323,15 @@ impl StagePresence {
                 self.connected(participant, info, connection, kind, now)
             }
             Input::Closed { connection } => self.closed(connection, now),
+            Input::Streams { participant, connection, streams } => {
+                if let Some(p) = self.participants.get_mut(&participant)
+                    && p.connections.get(&connection) == Some(&ConnectionKind::Publish)
+                    && p.state.streams != streams
+                {
+                    p.state.streams = streams;
+                    self.mark_dirty(now);
+                }
+            }
             Input::Mute { participant, audio_muted, video_stopped } => {
                 if let Some(p) = self.participants.get_mut(&participant) {
                     let before = (p.state.audio_muted, p.state.video_stopped);
@@ -414,6 +436,7 @@ impl StagePresence {
                         id: participant.clone(),
                         info: info.clone(),
                         is_publishing: false,
+                        streams: PublishedStreams::default(),
                         audio_muted: false,
                         video_stopped: false,
                     },
@@ -521,6 +544,7 @@ impl StagePresence {
             ConnectionKind::Events => {}
             ConnectionKind::Publish => {
                 p.state.is_publishing = false;
+                p.state.streams = PublishedStreams::default();
                 self.outputs.push_back(Output::PublishStopped { participant: participant.clone() });
                 self.mark_dirty(now);
             }

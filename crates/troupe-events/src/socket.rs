@@ -1,6 +1,12 @@
 //! `GET /events/{stageId}`: the stage events WebSocket. The participant token comes as the
 //! WebSocket subprotocol and is echoed back (browsers refuse the handshake otherwise). Refusals
 //! before the upgrade are HTTP errors with `{"code", "message"}`; after it, close codes.
+//!
+//! A browser cannot read the HTTP status of a refused WebSocket handshake (it only sees close
+//! code 1006), so the same path also answers a plain `GET` with the token as
+//! `Authorization: Bearer`: it runs the same checks and answers the same refusal, or
+//! `426 UPGRADE_REQUIRED` when the token would be accepted. The Web SDK asks this way after a
+//! failed handshake, to tell an expired token or a deleted stage from a network failure.
 
 use std::{sync::Arc, time::Duration};
 
@@ -8,7 +14,7 @@ use axum::{
     Json, Router,
     extract::{
         Path, State, WebSocketUpgrade,
-        ws::{CloseFrame, Message, WebSocket},
+        ws::{CloseFrame, Message, WebSocket, rejection::WebSocketUpgradeRejection},
     },
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
@@ -59,6 +65,13 @@ fn offered_token(headers: &HeaderMap) -> Option<String> {
     value.split(',').map(str::trim).find(|p| !p.is_empty()).map(str::to_string)
 }
 
+/// The token of a plain `GET` that checks a token without connecting.
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+    Some(token.trim().to_string()).filter(|t| !t.is_empty())
+}
+
 /// What the stage shows of a participant, from its verified token.
 pub fn participant_info(verified: &VerifiedParticipant) -> ParticipantInfo {
     let claims = &verified.claims;
@@ -74,13 +87,18 @@ async fn upgrade(
     State(state): State<SocketState>,
     Path(stage_id): Path<String>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let Some(token) = offered_token(&headers) else {
+    let offered = match &ws {
+        Ok(_) => offered_token(&headers),
+        Err(_) => bearer_token(&headers),
+    };
+    let Some(token) = offered else {
         return refusal(
             StatusCode::UNAUTHORIZED,
             "TOKEN_MALFORMED",
-            "the participant token must be sent as the WebSocket subprotocol",
+            "the participant token must be sent as the WebSocket subprotocol \
+             (or, to check it without connecting, as Authorization: Bearer)",
         );
     };
     let verified =
@@ -102,6 +120,13 @@ async fn upgrade(
     if let Err(r) = state.hubs.admit(&verified, client.clone(), ConnectionKind::Events).await {
         return refusal(StatusCode::FORBIDDEN, r.code(), r.to_string());
     }
+    let Ok(ws) = ws else {
+        return refusal(
+            StatusCode::UPGRADE_REQUIRED,
+            "UPGRADE_REQUIRED",
+            "the token is accepted here: open a WebSocket to this URL with it as the subprotocol",
+        );
+    };
     let hub = state.hubs.hub(&stage_id);
     let plane = state.plane.clone();
     // Frames a little over the message limit still arrive, so that an oversized message gets

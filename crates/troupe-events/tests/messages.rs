@@ -31,6 +31,7 @@ fn sample_state() -> ServerMessage {
                     ("name".to_string(), "Alice \"A\" ✓".to_string()),
                 ]),
                 is_publishing: true,
+                streams: vec!["audio".into(), "video".into()],
                 audio_muted: false,
                 video_stopped: true,
                 capabilities: Capability::from_flags(true, true),
@@ -40,6 +41,7 @@ fn sample_state() -> ServerMessage {
                 user_id: None,
                 attributes: BTreeMap::new(),
                 is_publishing: false,
+                streams: vec![],
                 audio_muted: true,
                 video_stopped: false,
                 capabilities: Capability::from_flags(false, true),
@@ -65,6 +67,7 @@ fn stage_state_exact_json() {
                         "userId": "alice",
                         "attributes": {"name": "Alice \"A\" ✓", "role": "host"},
                         "isPublishing": true,
+                        "streams": ["audio", "video"],
                         "audioMuted": false,
                         "videoStopped": true,
                         "capabilities": ["PUBLISH", "SUBSCRIBE"]
@@ -73,6 +76,7 @@ fn stage_state_exact_json() {
                         "id": "p-2",
                         "attributes": {},
                         "isPublishing": false,
+                        "streams": [],
                         "audioMuted": true,
                         "videoStopped": false,
                         "capabilities": ["SUBSCRIBE"]

@@ -31,3 +31,6 @@ pub mod slab;
 pub mod stats;
 pub mod stun;
 pub mod worker;
+
+/// The str0m media types that appear in this crate's API ([`session::Answered::media`]).
+pub use str0m::media::{Direction, MediaKind, Mid};

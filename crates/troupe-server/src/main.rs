@@ -10,6 +10,7 @@ mod media_metrics;
 mod media_plane;
 mod node;
 mod node_keys_cmd;
+mod sdk_routes;
 mod serve;
 mod store_metrics;
 mod token_cmd;

@@ -74,11 +74,12 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         settings.demo,
         settings.dev,
     )
-    .merge(events_router(plane.clone(), hubs.clone()))
+    .merge(events_router(plane.clone(), hubs.clone()).layer(cors(&settings.cors_origins)))
     .merge(
         whip::router(plane.clone(), hubs.clone(), media.clone())
             .layer(cors(&settings.cors_origins)),
     )
+    .merge(crate::sdk_routes::router())
     .merge(api_router(plane.clone(), api_metrics))
     .fallback(unknown_route);
 
@@ -174,7 +175,8 @@ fn bind_failure(settings: &crate::config::Settings, e: std::io::Error) -> Failur
     }
 }
 
-/// CORS for the WHIP endpoints: apps call them from their own origin, and read `Location`.
+/// CORS for the WHIP and events endpoints: apps call them from their own origin, read
+/// `Location`, and the Web SDK checks a refused events handshake with a `GET`.
 fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
     use axum::http::{HeaderName, HeaderValue, Method, header};
     use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -185,7 +187,7 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(allow)
-        .allow_methods([Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

@@ -23,10 +23,11 @@ use troupe_control::{ControlPlane, participant_auth::VerifiedParticipant};
 use troupe_events::{
     history::EventErrorCode,
     hub::{Outbound, StageHubs},
-    presence::{ConnectionKind, Input},
+    presence::{ConnectionKind, Input, PublishedStreams},
     socket::{participant_info, refusal, rejection},
     user_agent::{client_details, whip_client_details},
 };
+use troupe_media::MediaKind;
 use troupe_media::{
     router::{AddError, EndReason, NewSession, PatchError, PatchOutcome, Role, entity_tag},
     sdpfrag,
@@ -218,6 +219,12 @@ async fn start_session(
             }
         };
     let Answered { mut rtc, answer, remote_ice, candidate, media: negotiated } = answered;
+    // What a publish sends, for the stage state: the m-lines on which the server receives.
+    let sends = |wanted: MediaKind| {
+        negotiated.iter().any(|(_, kind, direction)| *kind == wanted && direction.is_receiving())
+    };
+    let streams =
+        PublishedStreams { audio: sends(MediaKind::Audio), video: sends(MediaKind::Video) };
     let id = state.media.new_session_id();
     let etag = entity_tag(&rtc.direct_api().local_ice_credentials().ufrag);
     state.media.register(SessionEntry {
@@ -255,12 +262,16 @@ async fn start_session(
     let mut client = client_details(user_agent);
     client.details.protocol = Some("WHIP".into());
     let hub = state.hubs.hub(&stage_id);
+    let publishes = kind == ConnectionKind::Publish;
     let Some((connection, mut outbound)) =
         hub.connect(participant.clone(), participant_info(verified), kind, client).await
     else {
         worker.end_session(id);
         return refusal(StatusCode::NOT_FOUND, "STAGE_DELETED", "the stage is gone");
     };
+    if publishes {
+        hub.input(Input::Streams { participant: participant.clone(), connection, streams }).await;
+    }
     // The session's life on the hub: when the hub closes the connection (replaced,
     // disconnected, stage deleted), the media ends; when the media ends, the hub learns of it.
     let worker_for_close = worker.clone();

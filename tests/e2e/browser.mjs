@@ -1,0 +1,104 @@
+// Headless Chromium for the end-to-end tests: one browser per test file, pages that load the
+// Web SDK from the Troupe server under test (as an app would, with a script tag) and the small
+// test app (page-app.js).
+
+import { chromium } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { CreateStageCommand, CreateParticipantTokenCommand } from '@aws-sdk/client-ivs-realtime';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const here = dirname(fileURLToPath(import.meta.url));
+
+export function launchBrowser() {
+  // playwright-core gives the browser a fresh temporary profile of its own.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+/** A page on the server's origin with the SDK (`/sdk/troupe.js`) and the test app loaded. */
+export async function openApp(browser, serverUrl, { viewport = { width: 640, height: 480 } } = {}) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(`${serverUrl}/healthz`);
+  await page.addScriptTag({ url: `${serverUrl}/sdk/troupe.js` });
+  await page.addScriptTag({ path: join(here, 'page-app.js') });
+  return page;
+}
+
+/** A stage, and a function minting tokens on it with the real AWS SDK. */
+export async function newStage(server, name = `e2e-${Math.random().toString(36).slice(2, 8)}`) {
+  const client = server.client();
+  const { stage } = await client.send(new CreateStageCommand({ name }));
+  const participant = async (userId, capabilities = ['PUBLISH', 'SUBSCRIBE'], extra = {}) => {
+    const { participantToken } = await client.send(
+      new CreateParticipantTokenCommand({ stageArn: stage.arn, userId, capabilities, attributes: { name: userId }, ...extra }),
+    );
+    return participantToken;
+  };
+  const token = async (...args) => (await participant(...args)).token;
+  return { stage, client, token, participant };
+}
+
+/** Polls `check` (async, returns a truthy value when done) until it holds or `ms` pass. */
+export async function waitFor(what, check, ms = 20_000, every = 250) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last, null, 0)?.slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/**
+ * A signer of self-signed tokens (ImportPublicKey + jose) for `stage`, so that a test can pick
+ * the claims and the expiry (an expired token, say).
+ */
+export async function selfSigner(client, stage) {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { ImportPublicKeyCommand } = await import('@aws-sdk/client-ivs-realtime');
+  const jose = await import('jose');
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const imported = (await client.send(new ImportPublicKeyCommand({ publicKeyMaterial: publicKey.export({ type: 'spki', format: 'pem' }) }))).publicKey;
+  return ({ expiresInSeconds = 600, ...claims } = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new jose.SignJWT({
+      jti: `self-${Math.random().toString(36).slice(2, 10)}`, resource: stage.arn, topic: stage.arn.split('/').pop(),
+      events_url: stage.endpoints.events, whip_url: stage.endpoints.whip,
+      capabilities: { allow_publish: true, allow_subscribe: true }, attributes: {}, version: '1.0',
+      ...claims,
+    }).setProtectedHeader({ alg: 'ES384', typ: 'JWT', kid: imported.arn })
+      .setIssuedAt(now - 3600).setExpirationTime(now + expiresInSeconds).sign(privateKey);
+  };
+}
+
+/** Makes the page's next peer connections offer only `mimeType` for video (a browser that
+ *  lacks the others), for codec-mismatch tests. */
+export async function onlyVideoCodec(page, mimeType) {
+  await page.evaluate((mime) => {
+    const add = RTCPeerConnection.prototype.addTransceiver;
+    RTCPeerConnection.prototype.addTransceiver = function (trackOrKind, init) {
+      const transceiver = add.call(this, trackOrKind, init);
+      const kind = typeof trackOrKind === 'string' ? trackOrKind : trackOrKind.kind;
+      if (kind === 'video') {
+        const codecs = RTCRtpReceiver.getCapabilities('video').codecs.filter((c) => c.mimeType === mime);
+        transceiver.setCodecPreferences(codecs);
+      }
+      return transceiver;
+    };
+  }, mimeType);
+}
