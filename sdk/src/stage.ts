@@ -508,8 +508,14 @@ export class Stage extends TypedEmitter<StageEventMap> {
     this.retirePublication(publication, false);
     this.publication = undefined;
     this.setPublishState(publication, StageParticipantPublishState.ERRORED);
-    this.emitError(error);
+    if (!this.reportedByStage(error)) this.emitError(error);
     this.updateConnectionState();
+  }
+
+  /** A media link giving up while the events socket is lost too: the stage reports one FAILED
+   *  for everything when its own window ends, rather than one per connection. */
+  private reportedByStage(error: StageError): boolean {
+    return error.code === StageErrorCode.FAILED && this.socketLostAt !== undefined;
   }
 
   private setPublishState(publication: Publication, state: StageParticipantPublishState): void {
@@ -661,7 +667,7 @@ export class Stage extends TypedEmitter<StageEventMap> {
     // Kept (as errored) so that it is not retried in a loop; a republish clears it.
     sub.link = undefined;
     this.setSubscribeState(publisherId, sub, StageParticipantSubscribeState.ERRORED);
-    this.emitError(error);
+    if (!this.reportedByStage(error)) this.emitError(error);
     this.updateConnectionState();
   }
 

@@ -35,7 +35,8 @@ function mediaPort() {
 export async function startServer({ args = [], env = {}, dataDir = tempDataDir(), keepData = false } = {}) {
   // Every test server gets its own media port, so that servers can run side by side.
   const udp = args.includes('--udp-ports') ? [] : ['--udp-ports', `${mediaPort()}-${mediaPort.last}`];
-  const child = spawn(troupeBin, ['serve', '--dev', '--bind', '127.0.0.1:0', '--data-dir', dataDir, ...udp, ...args], {
+  const bind = args.includes('--bind') ? [] : ['--bind', '127.0.0.1:0'];
+  const child = spawn(troupeBin, ['serve', '--dev', ...bind, '--data-dir', dataDir, ...udp, ...args], {
     env: { ...process.env, RUST_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -98,3 +98,19 @@ test('mute and unmute reach the others; leave() removes the streams within two s
   assert.equal(await a.evaluate(() => window.events.length), before);
   await Promise.all([a.close(), b.close()]);
 });
+
+test('leave() from beforeunload: closing the tab removes the host from the others at once', async () => {
+  const { token } = await newStage(server);
+  const [a, b] = await Promise.all([openApp(browser, server.url), openApp(browser, server.url)]);
+  await a.evaluate((t) => app.join(t), await token('alice'));
+  await a.evaluate(() => window.addEventListener('beforeunload', () => app.leave()));
+  await b.evaluate((t) => app.join(t, { publish: 'none' }), await token('bob', ['SUBSCRIBE']));
+  await waitFor('bob to receive alice', async () => Object.values(await b.evaluate(() => app.remoteStats()))[0]?.framesDecoded > 0);
+  const closed = Date.now();
+  await a.close({ runBeforeUnload: true });
+  // Without the DELETEs, the server would notice only when ICE consent times out (~30 s).
+  const removed = await waitFor('bob to lose alice', () =>
+    b.evaluate(() => window.remote.size === 0 && app.named('stageParticipantStreamsRemoved').at(-1)), 5_000, 50);
+  assert.ok(removed.t - closed < 2_000, `removed after ${removed.t - closed} ms`);
+  await b.close();
+});
