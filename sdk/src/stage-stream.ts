@@ -49,31 +49,23 @@ export async function qualityStats(
   const out: StageStreamQualityStats[] = [];
   report.forEach((s: Record<string, unknown>) => {
     const num = (k: string): number | undefined => (typeof s[k] === 'number' ? (s[k] as number) : undefined);
-    if (s.type === 'outbound-rtp') {
-      out.push({
-        type: 'outbound-rtp',
-        kind,
-        bytes: num('bytesSent') ?? 0,
-        packets: num('packetsSent') ?? 0,
-        frames: num('framesEncoded'),
-        frameWidth: num('frameWidth'),
-        frameHeight: num('frameHeight'),
-        framesPerSecond: num('framesPerSecond'),
-      });
-    } else if (s.type === 'inbound-rtp') {
-      out.push({
-        type: 'inbound-rtp',
-        kind,
-        bytes: num('bytesReceived') ?? 0,
-        packets: num('packetsReceived') ?? 0,
-        packetsLost: num('packetsLost'),
-        jitter: num('jitter'),
-        frames: num('framesDecoded'),
-        frameWidth: num('frameWidth'),
-        frameHeight: num('frameHeight'),
-        framesPerSecond: num('framesPerSecond'),
-      });
-    }
+    const outbound = s.type === 'outbound-rtp';
+    if (!outbound && s.type !== 'inbound-rtp') return;
+    const video = { frameWidth: num('frameWidth'), frameHeight: num('frameHeight'), framesPerSecond: num('framesPerSecond') };
+    out.push(
+      outbound
+        ? { type: 'outbound-rtp', kind, bytes: num('bytesSent') ?? 0, packets: num('packetsSent') ?? 0, frames: num('framesEncoded'), ...video }
+        : {
+            type: 'inbound-rtp',
+            kind,
+            bytes: num('bytesReceived') ?? 0,
+            packets: num('packetsReceived') ?? 0,
+            packetsLost: num('packetsLost'),
+            jitter: num('jitter'),
+            frames: num('framesDecoded'),
+            ...video,
+          },
+    );
   });
   return out;
 }

@@ -2,21 +2,11 @@
 // exports the same names, both with the IVS value strings; exchangeToken() changes a
 // participant in place.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../conformance/harness.mjs';
-import { launchBrowser, newStage, openApp, selfSigner, waitFor } from './browser.mjs';
+import { newStage, openApp, selfSigner, serverAndBrowser, waitFor } from './browser.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 // The IVS Web Broadcast SDK's Stage API surface (reference/ivs-realtime.md §4).
 const EXPECTED = {
@@ -57,9 +47,9 @@ function surface(sdk, expected) {
 }
 
 test('the script tag and the module both give the IVS Stage API', async () => {
-  const page = await browser.newPage();
-  await page.goto(`${server.url}/healthz`);
-  await page.addScriptTag({ url: `${server.url}/sdk/troupe.js` });
+  const page = await env.browser.newPage();
+  await page.goto(`${env.server.url}/healthz`);
+  await page.addScriptTag({ url: `${env.server.url}/sdk/troupe.js` });
   const fromScript = await page.evaluate(([names, classes]) => {
     const sdk = window.IVSBroadcastClient;
     return { enums: Object.fromEntries(names.map((n) => [n, sdk[n]])), classes: classes.filter((c) => typeof sdk[c] === 'function') };
@@ -70,7 +60,7 @@ test('the script tag and the module both give the IVS Stage API', async () => {
   const fromModule = await page.evaluate(async ([url, names, classes]) => {
     const sdk = await import(url);
     return { enums: Object.fromEntries(names.map((n) => [n, sdk[n]])), classes: classes.filter((c) => typeof sdk[c] === 'function') };
-  }, [`${server.url}/sdk/troupe.mjs`, Object.keys(EXPECTED), CLASSES]);
+  }, [`${env.server.url}/sdk/troupe.mjs`, Object.keys(EXPECTED), CLASSES]);
   assert.deepEqual(surface(fromModule.enums, EXPECTED), EXPECTED);
   assert.deepEqual(fromModule.classes, CLASSES);
 
@@ -85,21 +75,21 @@ test('the script tag and the module both give the IVS Stage API', async () => {
 
 test('the SDK is served with a content type, CORS for modules, and revalidation', async () => {
   for (const file of ['troupe.js', 'troupe.mjs']) {
-    const res = await fetch(`${server.url}/sdk/${file}`, { headers: { origin: 'https://app.example' } });
+    const res = await fetch(`${env.server.url}/sdk/${file}`, { headers: { origin: 'https://app.example' } });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'text/javascript; charset=utf-8');
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
     assert.match(await res.text(), /Troupe Web SDK/);
-    const again = await fetch(`${server.url}/sdk/${file}`, { headers: { 'if-none-match': res.headers.get('etag') } });
+    const again = await fetch(`${env.server.url}/sdk/${file}`, { headers: { 'if-none-match': res.headers.get('etag') } });
     assert.equal(again.status, 304);
   }
 });
 
 test('exchangeToken: new attributes reach the others; a token of someone else is refused', async () => {
-  const { stage, client } = await newStage(server);
+  const { stage, client } = await newStage(env.server);
   const sign = await selfSigner(client, stage);
   const jti = 'exchanger';
-  const [a, b] = await Promise.all([openApp(browser, server.url), openApp(browser, server.url)]);
+  const [a, b] = await Promise.all([openApp(env.browser, env.server.url), openApp(env.browser, env.server.url)]);
   assert.deepEqual(await a.evaluate((t) => app.join(t, { publish: 'audio' }), await sign({ jti, user_id: 'ann', attributes: { seat: '1' } })), { ok: true });
   assert.deepEqual(await b.evaluate((t) => app.join(t, { publish: 'none' }), await sign({ jti: 'watcher' })), { ok: true });
   await waitFor('b to know ann', () => b.evaluate(() => app.named('stageParticipantJoined').some((e) => e.participant.userId === 'ann')));

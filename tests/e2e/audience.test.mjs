@@ -2,21 +2,11 @@
 // audio, a subscribe-only viewer sees everyone without being published, and refreshStrategy()
 // changes publishing and subscriptions — a camera swap without a new connection.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../conformance/harness.mjs';
-import { launchBrowser, newStage, openApp, waitFor } from './browser.mjs';
+import { newStage, openApp, serverAndBrowser, waitFor } from './browser.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 /** Counts the page's publish POSTs (new publish connections). */
 async function countPosts(page) {
@@ -31,8 +21,8 @@ async function countPosts(page) {
 }
 
 test('an audio-only subscriber receives no video; an audio-only guest sends none', async () => {
-  const { token } = await newStage(server);
-  const [host, listener, guest] = await Promise.all([0, 1, 2].map(() => openApp(browser, server.url)));
+  const { token } = await newStage(env.server);
+  const [host, listener, guest] = await Promise.all([0, 1, 2].map(() => openApp(env.browser, env.server.url)));
   assert.deepEqual(await host.evaluate((t) => app.join(t), await token('host')), { ok: true });
   assert.deepEqual(await guest.evaluate((t) => app.join(t, { publish: 'audio' }), await token('guest')), { ok: true });
   assert.deepEqual(await listener.evaluate((t) => app.join(t, { publish: 'none', subscribe: 'audio_only' }), await token('listener', ['SUBSCRIBE'])), { ok: true });
@@ -56,9 +46,9 @@ test('an audio-only subscriber receives no video; an audio-only guest sends none
 });
 
 test('a subscribe-only viewer sees every host and is not published', async () => {
-  const { token } = await newStage(server);
-  const hosts = await Promise.all([0, 1].map(() => openApp(browser, server.url)));
-  const viewer = await openApp(browser, server.url);
+  const { token } = await newStage(env.server);
+  const hosts = await Promise.all([0, 1].map(() => openApp(env.browser, env.server.url)));
+  const viewer = await openApp(env.browser, env.server.url);
   await Promise.all(hosts.map(async (p, i) => p.evaluate((t) => app.join(t), await token(`host${i}`))));
   assert.deepEqual(await viewer.evaluate((t) => app.join(t, { publish: 'none' }), await token('viewer', ['SUBSCRIBE'])), { ok: true });
   await waitFor('the viewer to render both hosts', async () => {
@@ -80,8 +70,8 @@ test('a subscribe-only viewer sees every host and is not published', async () =>
 });
 
 test('refreshStrategy: a camera swap on the same connection, subscribe type changes, unpublish and republish', async () => {
-  const { token } = await newStage(server);
-  const [a, b] = await Promise.all([openApp(browser, server.url), openApp(browser, server.url)]);
+  const { token } = await newStage(env.server);
+  const [a, b] = await Promise.all([openApp(env.browser, env.server.url), openApp(env.browser, env.server.url)]);
   await countPosts(a);
   await a.evaluate((t) => app.join(t), await token('alice'));
   await b.evaluate((t) => app.join(t), await token('bob'));

@@ -2,10 +2,12 @@
 // Web SDK from the Troupe server under test (as an app would, with a script tag) and the small
 // test app (page-app.js).
 
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { CreateStageCommand, CreateParticipantTokenCommand } from '@aws-sdk/client-ivs-realtime';
+import { startServer } from '../conformance/harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,6 +23,23 @@ export function launchBrowser() {
       '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
     ],
   });
+}
+
+/**
+ * One `troupe serve` (with `serverOptions`) and one browser for the tests of a file, started
+ * before the first and stopped after the last: `env.server`, `env.browser`.
+ */
+export function serverAndBrowser(serverOptions = {}) {
+  const env = { server: undefined, browser: undefined };
+  before(async () => {
+    env.server = await startServer(serverOptions);
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }
 
 /** A page on the server's origin with the SDK (`/sdk/troupe.js`) and the test app loaded. */

@@ -1,25 +1,15 @@
 // Hosts on a stage with the Web SDK in headless Chromium: they see and hear each other, mute
 // and unmute reach the others, leave() removes a host's streams from the others quickly.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../conformance/harness.mjs';
-import { launchBrowser, newStage, openApp, waitFor } from './browser.mjs';
+import { newStage, openApp, serverAndBrowser, waitFor } from './browser.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 test('two hosts see and hear each other', async () => {
-  const { token } = await newStage(server);
-  const [a, b] = await Promise.all([openApp(browser, server.url), openApp(browser, server.url)]);
+  const { token } = await newStage(env.server);
+  const [a, b] = await Promise.all([openApp(env.browser, env.server.url), openApp(env.browser, env.server.url)]);
   const [ja, jb] = await Promise.all([a.evaluate((t) => app.join(t), await token('alice')), b.evaluate((t) => app.join(t), await token('bob'))]);
   assert.deepEqual([ja, jb], [{ ok: true }, { ok: true }]);
   const first = await waitFor('both to decode the other', async () => {
@@ -45,9 +35,9 @@ test('two hosts see and hear each other', async () => {
 });
 
 test('four hosts each render the three others', async () => {
-  const { token } = await newStage(server);
+  const { token } = await newStage(env.server);
   const names = ['h1', 'h2', 'h3', 'h4'];
-  const pages = await Promise.all(names.map(() => openApp(browser, server.url)));
+  const pages = await Promise.all(names.map(() => openApp(env.browser, env.server.url)));
   const joins = await Promise.all(pages.map(async (p, i) => p.evaluate((t) => app.join(t, { video: { width: 160, height: 120, frameRate: 10 } }), await token(names[i]))));
   assert.ok(joins.every((j) => j.ok), JSON.stringify(joins));
   await waitFor('every host to render three remote videos', async () => {
@@ -60,8 +50,8 @@ test('four hosts each render the three others', async () => {
 });
 
 test('mute and unmute reach the others; leave() removes the streams within two seconds', async () => {
-  const { token } = await newStage(server);
-  const [a, b] = await Promise.all([openApp(browser, server.url), openApp(browser, server.url)]);
+  const { token } = await newStage(env.server);
+  const [a, b] = await Promise.all([openApp(env.browser, env.server.url), openApp(env.browser, env.server.url)]);
   await a.evaluate((t) => app.join(t), await token('alice'));
   await b.evaluate((t) => app.join(t), await token('bob'));
   await waitFor('bob to receive alice', async () => Object.values(await b.evaluate(() => app.remoteStats()))[0]?.framesDecoded > 0);
@@ -100,8 +90,8 @@ test('mute and unmute reach the others; leave() removes the streams within two s
 });
 
 test('leave() from beforeunload: closing the tab removes the host from the others at once', async () => {
-  const { token } = await newStage(server);
-  const [a, b] = await Promise.all([openApp(browser, server.url), openApp(browser, server.url)]);
+  const { token } = await newStage(env.server);
+  const [a, b] = await Promise.all([openApp(env.browser, env.server.url), openApp(env.browser, env.server.url)]);
   await a.evaluate((t) => app.join(t), await token('alice'));
   await a.evaluate(() => window.addEventListener('beforeunload', () => app.leave()));
   await b.evaluate((t) => app.join(t, { publish: 'none' }), await token('bob', ['SUBSCRIBE']));
