@@ -159,11 +159,22 @@ export class MediaLink {
       // wait for candidate gathering, the offer goes at once.
       const session = await postOffer(this.options.url, this.options.token(), pc.localDescription?.sdp ?? offer.sdp ?? '', this.options.category, this.options.participantId);
       if (generation !== this.generation) {
-        void deleteSession(session, this.options.token(), false);
+        void deleteSession(session, this.options.token(), true);
         pc.close();
         return;
       }
       await pc.setRemoteDescription({ type: 'answer', sdp: session.answer });
+      if (generation !== this.generation) {
+        // Closed (or replaced) while the answer was applied: this session must not outlive it.
+        void deleteSession(session, this.options.token(), true);
+        pc.close();
+        return;
+      }
+      // A track swapped while this session was being opened (a camera switch during recovery).
+      for (const t of pc.getTransceivers()) {
+        const wanted = this.tracks.get(t.receiver.track.kind as StreamType);
+        if (wanted && t.sender.track && t.sender.track !== wanted) await t.sender.replaceTrack(wanted);
+      }
       this.pc = pc;
       this.session = session;
     } catch (e) {

@@ -125,6 +125,10 @@ export function closeOutcome(code: number, reason: string): CloseOutcome {
       return { error: undefined, reconnect: false };
     case 4005:
       return { error: undefined, reconnect: true }; // server shutting down: come back later
+    case 4500:
+      // The stage's hub was gone while the socket connected (a deletion racing the join): the
+      // next handshake is refused with the reason if the stage is gone for good.
+      return { error: undefined, reconnect: true };
     case 4401:
     case 4403: {
       const mapped = codeForName(reason) ?? (code === 4403 ? StageErrorCode.TOKEN_NOT_ALLOWED : StageErrorCode.TOKEN_MALFORMED);

@@ -72,6 +72,16 @@ export class Stage extends TypedEmitter<StageEventMap> {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Whether TOKEN_NOT_ALLOWED was reported for the strategy's current wish to publish. */
   private publishRefused = false;
+  /** A publish the server refused for good (capacity, codecs): not retried on every stage
+   *  change, only when the app asks again (refreshStrategy, replaceStrategy, exchangeToken). */
+  private publishBlocked = false;
+  /** A token exchanged while the socket was down: sent when it is back. */
+  private pendingToken: string | undefined;
+  /** Media connections that gave up (FAILED) with the socket up: 'publish' or a publisher id.
+   *  While any is failed, the stage is ERRORED. */
+  private failedMedia = new Set<string>();
+  /** The publish attempt in flight, if any. */
+  private publishing: Promise<StageError | undefined> | undefined;
   /** A join error already emitted as ERROR (publish errors are emitted where they happen). */
   private reported: StageError | undefined;
 
@@ -91,7 +101,9 @@ export class Stage extends TypedEmitter<StageEventMap> {
     this.phase = 'joining';
     this.joinPromise = this.joinNow().catch((e: unknown) => {
       const error = e instanceof StageError ? e : new StageError(StageErrorCode.FAILED, StageErrorCategory.JOIN_ERROR, String(e));
-      if (this.phase !== 'left') {
+      if (this.phase === 'joining' || this.phase === 'joined') {
+        // What the app was told about remote streams is taken back before everything closes.
+        for (const [id, sub] of this.subscriptions) this.removeRemoteStreams(id, sub, [...sub.streams.keys()]);
         if (this.reported !== error) this.emitError(error);
         this.reported = undefined;
         this.teardown(false);
@@ -123,6 +135,7 @@ export class Stage extends TypedEmitter<StageEventMap> {
 
   /** Asks the strategy again and applies its answers (publish, unpublish, subscribe types, tracks). */
   refreshStrategy(): void {
+    this.publishBlocked = false;
     if (this.phase === 'joined') void this.reconcile();
   }
 
@@ -144,9 +157,24 @@ export class Stage extends TypedEmitter<StageEventMap> {
         throw new StageError(StageErrorCode.TOKEN_NOT_ALLOWED, StageErrorCategory.JOIN_ERROR, `the new token must keep ${changed}`);
       }
     }
-    if (this.phase !== 'joined' || !this.socket) {
+    if (this.phase === 'joining') {
+      // The socket carries the old token: exchange once joined.
+      await this.joinPromise?.catch(() => undefined);
+      return this.exchangeToken(token);
+    }
+    if (this.phase !== 'joined') {
       this.token = token;
-      this.claims = this.phase === 'idle' ? undefined : claims;
+      this.claims = undefined;
+      return;
+    }
+    this.publishBlocked = false;
+    if (!this.socket || this.socketLostAt !== undefined) {
+      // Reconnecting: the new socket opens with the new token, and a socket that is up again
+      // before that gets it with EXCHANGE_TOKEN.
+      this.token = token;
+      this.claims = claims;
+      this.pendingToken = token;
+      void this.reconcile();
       return;
     }
     const done = new Promise<void>((resolve, reject) => {
@@ -183,6 +211,9 @@ export class Stage extends TypedEmitter<StageEventMap> {
     this.phase = 'joined';
     this.setConnectionState(StageConnectionState.CONNECTED);
     const error = await this.reconcile();
+    if (this.phase !== 'joined') {
+      throw new StageError(StageErrorCode.CANCELED, StageErrorCategory.JOIN_ERROR, 'the stage was left while joining');
+    }
     if (error) {
       this.reported = error; // emitted already; join()'s catch must not emit it twice
       throw error;
@@ -215,7 +246,12 @@ export class Stage extends TypedEmitter<StageEventMap> {
           this.firstState = undefined;
           first.resolve();
         } else {
-          if (this.phase === 'joined' && this.socket) this.sendMute(); // after a reconnect
+          if (this.phase === 'joined' && this.socket) {
+            // After a reconnect.
+            this.sendMute();
+            if (this.pendingToken) this.socket.send({ type: 'EXCHANGE_TOKEN', payload: { token: this.pendingToken } });
+            this.pendingToken = undefined;
+          }
           this.updateConnectionState();
           void this.reconcile();
         }
@@ -296,6 +332,11 @@ export class Stage extends TypedEmitter<StageEventMap> {
     this.participants.clear();
     this.socketLostAt = undefined;
     this.reconnectAttempt = 0;
+    this.publishRefused = false;
+    this.publishBlocked = false;
+    this.failedMedia.clear();
+    this.publishing = undefined;
+    this.pendingToken = undefined;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -356,7 +397,10 @@ export class Stage extends TypedEmitter<StageEventMap> {
           if (!p.isPublishing) this.dropSubscription(p.id);
           else this.syncRemoteStreams(p.id);
           // A subscription that failed is tried again when its publisher publishes anew.
-          if (this.subscriptions.get(p.id)?.state === StageParticipantSubscribeState.ERRORED) this.subscriptions.delete(p.id);
+          if (this.subscriptions.get(p.id)?.state === StageParticipantSubscribeState.ERRORED) {
+            this.subscriptions.delete(p.id);
+            this.failedMedia.delete(p.id);
+          }
           break;
         case 'mute': {
           if (local) break; // the local streams' own setMuted() reported it already
@@ -384,14 +428,18 @@ export class Stage extends TypedEmitter<StageEventMap> {
       () => undefined,
       () => undefined,
     );
-    return pass.catch((e: unknown) => {
-      console.error('troupe: applying the strategy failed', e);
-      return undefined;
-    });
+    // The queue waits for the pass, not for a publish it started (which may retry for 30 s):
+    // subscriptions to newcomers must not wait for that. The caller (join) may.
+    return pass
+      .then((r) => r.outcome)
+      .catch((e: unknown) => {
+        console.error('troupe: applying the strategy failed', e);
+        return undefined;
+      });
   }
 
-  private async reconcileNow(): Promise<StageError | undefined> {
-    if (this.phase !== 'joined' || !this.claims) return undefined;
+  private async reconcileNow(): Promise<{ outcome: Promise<StageError | undefined> | StageError | undefined }> {
+    if (this.phase !== 'joined' || !this.claims) return { outcome: undefined };
     const local = this.info(this.localWire());
     const remotes: RemoteView[] = [...this.participants.values()]
       .filter((p) => p.id !== this.localId)
@@ -423,15 +471,27 @@ export class Stage extends TypedEmitter<StageEventMap> {
     const change = publishChange(this.publication?.streams, plan.publish);
     switch (change.kind) {
       case 'none':
-        return refused;
+        return { outcome: refused };
       case 'stop':
         this.stopPublishing();
-        return refused;
+        return { outcome: refused };
       case 'replace':
-        return this.replaceTracks(plan.publish, change.streams);
+        return { outcome: await this.replaceTracks(plan.publish, change.streams) };
       case 'start':
-      case 'renew':
-        return this.startPublishing(plan.publish);
+      case 'renew': {
+        if (this.publishBlocked) return { outcome: undefined };
+        if (this.publishing) {
+          // One publish attempt at a time; look again when this one is settled.
+          const again = () => void this.reconcile();
+          this.publishing.then(again, again);
+          return { outcome: undefined };
+        }
+        const attempt = this.startPublishing(plan.publish).finally(() => {
+          if (this.publishing === attempt) this.publishing = undefined;
+        });
+        this.publishing = attempt;
+        return { outcome: attempt };
+      }
     }
   }
 
@@ -461,7 +521,8 @@ export class Stage extends TypedEmitter<StageEventMap> {
         onFailed: (error) => this.onPublishFailed(publication, error),
       }),
       streams,
-      announced: [],
+      // A renew (another kind added) announces only what is new.
+      announced: previous ? previous.announced.filter((s) => streams.includes(s)) : [],
       state: StageParticipantPublishState.ATTEMPTING_PUBLISH,
     };
     this.publication = publication;
@@ -473,8 +534,10 @@ export class Stage extends TypedEmitter<StageEventMap> {
       if (this.publication === publication) {
         this.publication = undefined;
         this.setPublishState(publication, StageParticipantPublishState.ERRORED);
-        // The previous publish (a renew) carries on.
-        if (previous) this.publication = previous;
+        // The previous publish (a renew) carries on, if it still lives.
+        if (previous && previous.link.linkState !== 'failed') this.publication = previous;
+        else if (previous) this.retirePublication(previous, true);
+        if (!(e instanceof WhipError && e.failure.retryable)) this.publishBlocked = true;
       }
       if (this.phase === 'joined') this.emitError(error);
       return error;
@@ -494,6 +557,7 @@ export class Stage extends TypedEmitter<StageEventMap> {
 
   private onPublished(publication: Publication): void {
     if (this.publication !== publication || this.phase !== 'joined') return;
+    this.failedMedia.delete('publish');
     for (const stream of publication.streams) stream._setSender(publication.link.sender(stream.streamType));
     this.setPublishState(publication, StageParticipantPublishState.PUBLISHED);
     const fresh = publication.streams.filter((s) => !publication.announced.includes(s));
@@ -505,8 +569,10 @@ export class Stage extends TypedEmitter<StageEventMap> {
 
   private onPublishFailed(publication: Publication, error: StageError): void {
     if (this.publication !== publication) return;
+    this.publication = undefined; // first: retiring keeps the streams of the current publication
     this.retirePublication(publication, false);
-    this.publication = undefined;
+    if (error.code !== StageErrorCode.FAILED) this.publishBlocked = true;
+    else if (!this.reportedByStage(error)) this.failedMedia.add('publish');
     this.setPublishState(publication, StageParticipantPublishState.ERRORED);
     if (!this.reportedByStage(error)) this.emitError(error);
     this.updateConnectionState();
@@ -664,8 +730,16 @@ export class Stage extends TypedEmitter<StageEventMap> {
       this.retryTimer = setTimeout(() => void this.reconcile(), 1_000);
       return;
     }
+    if (this.reportedByStage(error)) {
+      // The socket is down too: forget it, and subscribe again once the stage is back.
+      this.subscriptions.delete(publisherId);
+      this.setSubscribeStateOf(publisherId, StageParticipantSubscribeState.NOT_SUBSCRIBED);
+      this.updateConnectionState();
+      return;
+    }
     // Kept (as errored) so that it is not retried in a loop; a republish clears it.
     sub.link = undefined;
+    if (error.code === StageErrorCode.FAILED) this.failedMedia.add(publisherId);
     this.setSubscribeState(publisherId, sub, StageParticipantSubscribeState.ERRORED);
     if (!this.reportedByStage(error)) this.emitError(error);
     this.updateConnectionState();
@@ -673,6 +747,7 @@ export class Stage extends TypedEmitter<StageEventMap> {
 
   private dropSubscription(publisherId: string): void {
     const sub = this.subscriptions.get(publisherId);
+    this.failedMedia.delete(publisherId);
     if (!sub) return;
     this.subscriptions.delete(publisherId);
     sub.link?.close();
@@ -737,7 +812,8 @@ export class Stage extends TypedEmitter<StageEventMap> {
     const links = [this.publication?.link, ...[...this.subscriptions.values()].map((s) => s.link)];
     const recovering = links.some((l) => l?.linkState === 'recovering');
     const up = this.socket !== undefined && this.socketLostAt === undefined;
-    this.setConnectionState(up && !recovering ? StageConnectionState.CONNECTED : StageConnectionState.CONNECTING);
+    if (up && this.failedMedia.size > 0) this.setConnectionState(StageConnectionState.ERRORED);
+    else this.setConnectionState(up && !recovering ? StageConnectionState.CONNECTED : StageConnectionState.CONNECTING);
   }
 
   private setConnectionState(state: StageConnectionState): void {

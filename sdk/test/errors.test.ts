@@ -59,8 +59,9 @@ describe('closeOutcome', () => {
     expect(o.error?.category).toBe(StageErrorCategory.JOIN_ERROR);
   });
 
-  it('reconnects after drops and a server shutdown; leaves quietly when replaced', () => {
+  it('reconnects after drops, a server shutdown and a hub gone while connecting; leaves quietly when replaced', () => {
     expect(closeOutcome(1006, '')).toEqual({ error: undefined, reconnect: true });
+    expect(closeOutcome(4500, 'STAGE_UNAVAILABLE')).toEqual({ error: undefined, reconnect: true });
     expect(closeOutcome(1001, '')).toEqual({ error: undefined, reconnect: true });
     expect(closeOutcome(4005, 'SERVER_SHUTDOWN')).toEqual({ error: undefined, reconnect: true });
     expect(closeOutcome(4004, 'REPLACED')).toEqual({ error: undefined, reconnect: false });

@@ -111,3 +111,21 @@ test('refreshStrategy: a camera swap on the same connection, subscribe type chan
   await waitFor('bob to see alice republished', async () => Object.values(await b.evaluate(() => app.remoteStats()))[0]?.framesDecoded > 0);
   await Promise.all([a.close(), b.close()]);
 });
+
+test('turning the camera on later adds the video stream, once', async () => {
+  const { token } = await newStage(env.server);
+  const [a, b] = await Promise.all([openApp(env.browser, env.server.url), openApp(env.browser, env.server.url)]);
+  assert.deepEqual(await a.evaluate((t) => app.join(t, { publish: 'audio' }), await token('alice')), { ok: true });
+  await b.evaluate((t) => app.join(t, { publish: 'none' }), await token('bob', ['SUBSCRIBE']));
+  await waitFor('bob to hear alice', async () => Object.values(await b.evaluate(() => app.remoteStats()))[0]?.audioPackets > 0);
+  await a.evaluate(async () => {
+    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 160, height: 120 } });
+    app.local = [...app.local, new IVSBroadcastClient.LocalStageStream(media.getVideoTracks()[0])];
+    app.stage.refreshStrategy();
+  });
+  await waitFor('bob to see alice', async () => Object.values(await b.evaluate(() => app.remoteStats()))[0]?.framesDecoded > 0);
+  const local = await a.evaluate(() => app.named('stageParticipantStreamsAdded').filter((e) => e.participant.isLocal).map((e) => e.streams.map((s) => s.kind)));
+  assert.deepEqual(local, [['audio'], ['video']]);
+  assert.equal(await a.evaluate(() => app.named('stageParticipantStreamsRemoved').length), 0);
+  await Promise.all([a.close(), b.close()]);
+});

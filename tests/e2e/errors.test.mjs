@@ -51,6 +51,24 @@ test('STAGE_AT_CAPACITY: the publisher beyond the limit', async () => {
   for (const [i, page] of pages.slice(0, 2).entries()) assert.deepEqual(await page.evaluate((t) => app.join(t, { publish: 'audio' }), await token(`p${i}`)), { ok: true });
   const third = await pages[2].evaluate((t) => app.join(t, { publish: 'audio' }), await token('p2'));
   await assertJoinRejects(pages[2], third, CODE.STAGE_AT_CAPACITY, 'PUBLISH_ERROR');
+  // Streams it was shown before the refusal are taken back: the app is left with none.
+  const shown = await pages[2].evaluate(() => ({
+    added: app.named('stageParticipantStreamsAdded').flatMap((e) => e.streams).length,
+    removed: app.named('stageParticipantStreamsRemoved').flatMap((e) => e.streams).length,
+    remote: window.remote.size,
+  }));
+  assert.equal(shown.added, shown.removed, JSON.stringify(shown));
+  assert.equal(shown.remote, 0);
+  // Trying again meets the same refusal.
+  const again = await pages[2].evaluate(async () => {
+    try {
+      await app.stage.join();
+      return null;
+    } catch (e) {
+      return e.code;
+    }
+  });
+  assert.equal(again, CODE.STAGE_AT_CAPACITY);
   await Promise.all(pages.map((p) => p.close()));
 });
 
@@ -59,6 +77,15 @@ test('TOKEN_NOT_ALLOWED: publishing with a subscribe-only token', async () => {
   const page = await openApp(env.browser, env.server.url);
   const result = await page.evaluate((t) => app.join(t), await token('viewer', ['SUBSCRIBE']));
   await assertJoinRejects(page, result, CODE.TOKEN_NOT_ALLOWED, 'PUBLISH_ERROR');
+  const again = await page.evaluate(async () => {
+    try {
+      await app.stage.join();
+      return null;
+    } catch (e) {
+      return e.code;
+    }
+  });
+  assert.equal(again, CODE.TOKEN_NOT_ALLOWED);
   await page.close();
 });
 

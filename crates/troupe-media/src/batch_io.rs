@@ -17,6 +17,11 @@ use str0m::net::Transmit;
 pub const BATCH: usize = 32;
 /// Large enough for any datagram WebRTC sends (MTU-sized); longer ones are dropped.
 pub const DATAGRAM: usize = 2048;
+/// The kernel buffers asked for on the worker's socket. The default (about 200 KiB, a few
+/// hundred small datagrams) overflows when the worker thread is kept off the CPU for a fraction
+/// of a second, and the kernel then drops what arrives; 4 MiB rides out such stalls. The kernel
+/// caps the request at `net.core.rmem_max` / `wmem_max`.
+pub const SOCKET_BUFFER: usize = 4 << 20;
 
 /// What a send did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +43,7 @@ pub struct BatchSocket {
 impl BatchSocket {
     pub fn new(socket: UdpSocket) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
+        grow_buffers(&socket);
         Ok(BatchSocket {
             socket,
             buffers: vec![[0u8; DATAGRAM]; BATCH].into_boxed_slice(),
@@ -198,6 +204,40 @@ impl BatchSocket {
         sent
     }
 }
+
+/// Asks for [`SOCKET_BUFFER`] bytes of receive and send buffer, and says so in the log when the
+/// kernel grants less (an operator can raise `net.core.rmem_max`).
+#[cfg(target_os = "linux")]
+fn grow_buffers(socket: &UdpSocket) {
+    use std::os::fd::AsRawFd;
+    let fd = socket.as_raw_fd();
+    for (option, name, limit) in [
+        (libc::SO_RCVBUF, "receive", "net.core.rmem_max"),
+        (libc::SO_SNDBUF, "send", "net.core.wmem_max"),
+    ] {
+        let wanted = SOCKET_BUFFER as libc::c_int;
+        let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: a valid socket, an int option value of the size given.
+        unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, option, (&raw const wanted).cast(), size) };
+        let mut granted: libc::c_int = 0;
+        let mut len = size;
+        // SAFETY: as above; the kernel writes at most `len` bytes into `granted`.
+        let ok = unsafe {
+            libc::getsockopt(fd, libc::SOL_SOCKET, option, (&raw mut granted).cast(), &mut len)
+        };
+        // Linux reports twice what was set (it counts its bookkeeping).
+        if ok == 0 && (granted as usize) < SOCKET_BUFFER {
+            tracing::warn!(
+                granted = granted / 2,
+                wanted = SOCKET_BUFFER,
+                "the media socket's {name} buffer is small: raise {limit} to avoid drops under load"
+            );
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn grow_buffers(_socket: &UdpSocket) {}
 
 #[cfg(target_os = "linux")]
 fn poll(socket: &UdpSocket, events: libc::c_short, timeout: Duration) -> io::Result<bool> {

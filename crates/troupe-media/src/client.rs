@@ -4,7 +4,8 @@
 //! directly in tests). Used by the tests and, later, by the load tool.
 //!
 //! Frames carry a counter so that order and loss can be checked: Opus frames are
-//! `[0xF8, counter, 0xFE]` (a TOC byte and padding) every 20 ms; VP8 frames are a frame header
+//! `[0xF8, counter, 0xFE]` (a TOC byte and padding) and the whole frame number (u32, little
+//! endian; see [`audio_frame_number`]) every 20 ms; VP8 frames are a frame header
 //! whose bit 0 marks a keyframe (clear) or not, then the counter, every 33 ms — a keyframe every
 //! 50 frames, or at once when the server asks (PLI/FIR).
 
@@ -165,7 +166,11 @@ impl Client {
         };
         let counter = track.frames_sent as u8;
         let frame = match track.kind {
-            MediaKind::Audio => vec![0xF8u8, counter, 0xFE],
+            MediaKind::Audio => {
+                let mut frame = vec![0xF8u8, counter, 0xFE];
+                frame.extend_from_slice(&(track.frames_sent as u32).to_le_bytes());
+                frame
+            }
             MediaKind::Video => {
                 let key = self.keyframe_wanted || track.frames_sent.is_multiple_of(50);
                 self.keyframe_wanted = false;
@@ -268,6 +273,11 @@ impl Client {
             _ => {}
         }
     }
+}
+
+/// The frame number an audio frame of this client carries (its counter byte wraps at 256).
+pub fn audio_frame_number(frame: &[u8]) -> Option<u32> {
+    Some(u32::from_le_bytes(frame.get(3..7)?.try_into().ok()?))
 }
 
 /// Runs several clients side by side, in small slices, until `done` or `limit` passes.
