@@ -421,7 +421,7 @@ impl Hub {
                 }
             }
             Command::Input(input) => {
-                if let Input::Closed { connection } = &input
+                if let Input::Closed { connection } | Input::Left { connection } = &input
                     && let Some(closed) = self.connections.remove(connection)
                     && !self.connections.values().any(|c| c.participant == closed.participant)
                     && let Some(j) = self.joined.get_mut(&closed.participant)

@@ -101,6 +101,10 @@ pub enum Input {
     },
     /// A connection ended (socket closed, media session ended or timed out).
     Closed { connection: ConnectionId },
+    /// A connection ended because the participant is leaving (the SDK's `leave()` closes its
+    /// events socket normally): once its last connection is gone the participant leaves at
+    /// once, without the grace period meant for network drops.
+    Left { connection: ConnectionId },
     /// What a publish connection sends (from its negotiated SDP), shown in the stage state so
     /// that subscribers know which streams to expect. Ignored unless `connection` is the
     /// participant's current publish.
@@ -204,6 +208,8 @@ struct Participant {
     connections: BTreeMap<ConnectionId, ConnectionKind>,
     /// Set while the participant has no connection: when it leaves.
     leaves_at: Option<Instant>,
+    /// The participant said it is leaving: no grace once its connections are gone.
+    leaving: bool,
 }
 
 impl Participant {
@@ -323,6 +329,14 @@ impl StagePresence {
                 self.connected(participant, info, connection, kind, now)
             }
             Input::Closed { connection } => self.closed(connection, now),
+            Input::Left { connection } => {
+                if let Some(p) =
+                    self.owners.get(&connection).and_then(|id| self.participants.get_mut(id))
+                {
+                    p.leaving = true;
+                }
+                self.closed(connection, now);
+            }
             Input::Streams { participant, connection, streams } => {
                 if let Some(p) = self.participants.get_mut(&participant)
                     && p.connections.get(&connection) == Some(&ConnectionKind::Publish)
@@ -442,6 +456,7 @@ impl StagePresence {
                     },
                     connections: BTreeMap::new(),
                     leaves_at: None,
+                    leaving: false,
                 },
             );
             self.outputs.push_back(Output::Joined { participant: participant.clone() });
@@ -449,6 +464,7 @@ impl StagePresence {
         }
         let Some(p) = self.participants.get_mut(&participant) else { return };
         p.leaves_at = None;
+        p.leaving = false; // back after all
         let info_changed = p.state.info != info;
         let could_subscribe = p.state.info.can_subscribe;
         p.state.info = info;
@@ -558,7 +574,11 @@ impl StagePresence {
         if let Some(p) = self.participants.get_mut(&participant)
             && p.connections.is_empty()
         {
-            p.leaves_at = Some(now + self.config.grace);
+            if p.leaving {
+                self.leave(&participant, now);
+            } else {
+                p.leaves_at = Some(now + self.config.grace);
+            }
         }
     }
 

@@ -140,11 +140,16 @@ async fn upgrade(
 
 /// Why the socket loop ended.
 enum End {
-    /// The client closed, or the connection dropped.
+    /// The connection dropped, or the client closed it without saying it is leaving.
     Gone,
+    /// The client closed normally (1000): the participant is leaving, not reconnecting.
+    Left,
     /// We close with this code and reason.
     Close(u16, String),
 }
+
+/// The close code of a client that is done (RFC 6455 §7.4.1); the Web SDK's `leave()` sends it.
+const NORMAL_CLOSURE: u16 = 1000;
 
 /// How often the server pings a quiet socket, and how long it waits for any frame before it
 /// takes the connection for dead (a laptop that slept, a network that vanished without a FIN).
@@ -240,6 +245,9 @@ async fn serve(
                         break End::Close(e.close_code(), e.code_name().to_string());
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(Some(frame)))) if frame.code == NORMAL_CLOSURE => {
+                        break End::Left;
+                    }
                     Some(Ok(Message::Close(_))) | None => break End::Gone,
                     Some(Err(e)) => {
                         tracing::debug!(participant, error = %e, "events socket error");
@@ -272,7 +280,12 @@ async fn serve(
             }
         }
     };
-    hub.input(Input::Closed { connection }).await;
+    let closed = if matches!(end, End::Left) {
+        Input::Left { connection }
+    } else {
+        Input::Closed { connection }
+    };
+    hub.input(closed).await;
     if let End::Close(code, reason) = end {
         // Close properly: our frame, then the client's answer, so browsers see a clean close.
         if send(&mut socket, close_message(code, &reason)).await.is_ok() {

@@ -108,6 +108,35 @@ fn first_join_starts_the_session() {
 }
 
 #[test]
+fn leaving_on_purpose_skips_the_grace() {
+    let mut sim = Sim::new();
+    let (_bob, _) = sim.connect("bob", ConnectionKind::Events);
+    let (ws, _) = sim.connect("alice", ConnectionKind::Events);
+    let (publish, _) = sim.connect("alice", ConnectionKind::Publish);
+    // The SDK's leave(): the events socket closes normally first, its media sessions a moment
+    // later (DELETE): alice leaves when the last one is gone, not a grace period later.
+    let out = sim.input(Input::Left { connection: ws });
+    assert!(!out.contains(&left("alice")), "her publish is still open: {out:?}");
+    let out = sim.close(publish);
+    assert!(out.contains(&left("alice")), "{out:?}");
+    assert_eq!(sim.presence.participants().count(), 1);
+    // The other order: media first, then the socket's goodbye.
+    let (ws, _) = sim.connect("carol", ConnectionKind::Events);
+    let (publish, _) = sim.connect("carol", ConnectionKind::Publish);
+    assert!(!sim.close(publish).contains(&left("carol")));
+    assert!(sim.input(Input::Left { connection: ws }).contains(&left("carol")));
+    // A participant that said goodbye and came back within the grace is a returning one:
+    // a later drop gets the grace again.
+    let (ws, _) = sim.connect("dave", ConnectionKind::Events);
+    let (publish, _) = sim.connect("dave", ConnectionKind::Publish);
+    sim.input(Input::Left { connection: ws });
+    let (again, _) = sim.connect("dave", ConnectionKind::Events);
+    sim.close(publish);
+    assert!(!sim.close(again).contains(&left("dave")), "a drop keeps the grace");
+    assert!(sim.advance(GRACE * 2).contains(&left("dave")));
+}
+
+#[test]
 fn reconnect_inside_the_grace_keeps_the_participant() {
     let mut sim = Sim::new();
     let (ws, _) = sim.connect("alice", ConnectionKind::Events);
@@ -524,7 +553,12 @@ fn hours_of_random_traffic_keep_the_invariants() {
                 let nth = rng.below(open.len() as u64) as usize;
                 let id = *open.keys().nth(nth).unwrap();
                 open.remove(&id);
-                sim.close(id)
+                // Now and then the client says it is leaving (the SDK's leave()).
+                if rng.below(4) == 0 {
+                    sim.input(Input::Left { connection: id })
+                } else {
+                    sim.close(id)
+                }
             }
             8 => sim.input(Input::Mute {
                 participant,
