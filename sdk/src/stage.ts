@@ -382,7 +382,9 @@ export class Stage extends TypedEmitter<StageEventMap> {
           }
           break;
         case 'left':
-          this.dropSubscription(p.id);
+          // Its streams go first (apps tear down their video elements there), then itself;
+          // `p` is its last state, the stage no longer lists it.
+          this.dropSubscription(p.id, p);
           this.emitEvent(StageEvents.STAGE_PARTICIPANT_LEFT, this.info(p));
           break;
         case 'metadata':
@@ -745,15 +747,17 @@ export class Stage extends TypedEmitter<StageEventMap> {
     this.updateConnectionState();
   }
 
-  private dropSubscription(publisherId: string): void {
+  /** Ends the subscription to a publisher. `departed`: the publisher's last state, when it
+   *  has left the stage (the events still name it). */
+  private dropSubscription(publisherId: string, departed?: WireParticipant): void {
     const sub = this.subscriptions.get(publisherId);
     this.failedMedia.delete(publisherId);
     if (!sub) return;
     this.subscriptions.delete(publisherId);
     sub.link?.close();
-    this.removeRemoteStreams(publisherId, sub, [...sub.streams.keys()]);
+    this.removeRemoteStreams(publisherId, sub, [...sub.streams.keys()], departed);
     if (sub.state !== StageParticipantSubscribeState.ERRORED) {
-      this.setSubscribeStateOf(publisherId, StageParticipantSubscribeState.NOT_SUBSCRIBED);
+      this.setSubscribeStateOf(publisherId, StageParticipantSubscribeState.NOT_SUBSCRIBED, departed);
     }
   }
 
@@ -763,8 +767,8 @@ export class Stage extends TypedEmitter<StageEventMap> {
     this.setSubscribeStateOf(publisherId, state);
   }
 
-  private setSubscribeStateOf(publisherId: string, state: StageParticipantSubscribeState): void {
-    const p = this.participants.get(publisherId);
+  private setSubscribeStateOf(publisherId: string, state: StageParticipantSubscribeState, departed?: WireParticipant): void {
+    const p = this.participants.get(publisherId) ?? departed;
     if (p) this.emitEvent(StageEvents.STAGE_PARTICIPANT_SUBSCRIBE_STATE_CHANGED, this.info(p), state);
   }
 
@@ -791,14 +795,14 @@ export class Stage extends TypedEmitter<StageEventMap> {
     if (added.length > 0) this.emitEvent(StageEvents.STAGE_PARTICIPANT_STREAMS_ADDED, this.info(p), added);
   }
 
-  private removeRemoteStreams(publisherId: string, sub: Subscription, kinds: StreamType[]): void {
+  private removeRemoteStreams(publisherId: string, sub: Subscription, kinds: StreamType[], departed?: WireParticipant): void {
     const removed: RemoteStageStream[] = [];
     for (const kind of kinds) {
       const stream = sub.streams.get(kind);
       if (stream) removed.push(stream);
       sub.streams.delete(kind);
     }
-    const p = this.participants.get(publisherId);
+    const p = this.participants.get(publisherId) ?? departed;
     if (removed.length > 0 && p) this.emitEvent(StageEvents.STAGE_PARTICIPANT_STREAMS_REMOVED, this.info(p), removed);
   }
 

@@ -21,23 +21,34 @@ export interface WhipSession {
   etag: string | undefined;
 }
 
-async function request(url: string, init: RequestInit, category: StageErrorCategory, participantId?: string): Promise<Response> {
+/** A successful answer, its body read. */
+interface Answered {
+  response: Response;
+  body: string;
+}
+
+async function request(url: string, init: RequestInit, category: StageErrorCategory, participantId?: string): Promise<Answered> {
   let response: Response;
+  let body: string;
   try {
+    // The timeout covers the body too: a server that sends headers and stalls is a network
+    // failure like any other, and retried.
     response = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    body = await response.text();
   } catch (e) {
     throw new WhipError({ error: networkFailure(category, e, participantId), retryable: true, publisherGone: false });
   }
   if (!response.ok) {
-    let body: { code?: unknown; message?: unknown } | undefined;
+    let refusal: { code?: unknown; message?: unknown } | undefined;
     try {
-      body = (await response.json()) as { code?: unknown; message?: unknown };
+      const parsed: unknown = JSON.parse(body);
+      refusal = typeof parsed === 'object' && parsed !== null ? (parsed as { code?: unknown; message?: unknown }) : undefined;
     } catch {
-      body = undefined;
+      refusal = undefined;
     }
-    throw new WhipError(httpFailure(response.status, body, category, participantId));
+    throw new WhipError(httpFailure(response.status, refusal, category, participantId));
   }
-  return response;
+  return { response, body };
 }
 
 /** POSTs an offer: publishing (`url` = whip_url) or subscribing (whip_url/subscribe/{id}). */
@@ -48,13 +59,12 @@ export async function postOffer(
   category: StageErrorCategory,
   participantId?: string,
 ): Promise<WhipSession> {
-  const response = await request(
+  const { response, body: answer } = await request(
     url,
     { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/sdp' }, body: offer },
     category,
     participantId,
   );
-  const answer = await response.text();
   const location = response.headers.get('Location');
   if (!location) {
     throw new WhipError({
@@ -78,8 +88,8 @@ export async function patchRestart(
     'Content-Type': 'application/trickle-ice-sdpfrag',
     'If-Match': session.etag ?? '*',
   };
-  const response = await request(session.location, { method: 'PATCH', headers, body: fragment }, category);
-  return { fragment: await response.text(), etag: response.headers.get('ETag') ?? undefined };
+  const { response, body } = await request(session.location, { method: 'PATCH', headers, body: fragment }, category);
+  return { fragment: body, etag: response.headers.get('ETag') ?? undefined };
 }
 
 /**
