@@ -65,7 +65,7 @@ test('the ready line names the URL to open', async () => {
     assert.match(s.stdout, /^troupe listening on http:\/\/127\.0\.0\.1:\d+ — open http:\/\/127\.0\.0\.1:\d+\/ to try the demo$/m);
     const page = await fetch(`${s.url}/`);
     assert.equal(page.status, 200);
-    assert.match(await page.text(), /Troupe is running/);
+    assert.match(await page.text(), /Join the stage/);
   } finally {
     await s.stop();
   }

@@ -12,28 +12,30 @@ import { startServer } from '../conformance/harness.mjs';
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const here = dirname(fileURLToPath(import.meta.url));
 
-export function launchBrowser() {
+/** Chromium with fake devices (`cameras`: how many fake cameras; it also has three microphones). */
+export function launchBrowser({ cameras = 1 } = {}) {
   // playwright-core gives the browser a fresh temporary profile of its own.
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      cameras > 1 ? `--use-fake-device-for-media-stream=device-count=${cameras}` : '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
       '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
     ],
   });
 }
 
 /**
- * One `troupe serve` (with `serverOptions`) and one browser for the tests of a file, started
+ * One `troupe serve` (with `serverOptions`) and one browser (with `browserOptions`) for the tests of a file, started
  * before the first and stopped after the last: `env.server`, `env.browser`.
  */
-export function serverAndBrowser(serverOptions = {}) {
+export function serverAndBrowser(serverOptions = {}, browserOptions = {}) {
   const env = { server: undefined, browser: undefined };
   before(async () => {
     env.server = await startServer(serverOptions);
-    env.browser = await launchBrowser();
+    env.browser = await launchBrowser(browserOptions);
   });
   after(async () => {
     await env.browser?.close();

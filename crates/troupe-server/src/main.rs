@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod demo;
 mod http_routes;
 mod logging;
 mod media_metrics;
@@ -12,6 +13,7 @@ mod node;
 mod node_keys_cmd;
 mod sdk_routes;
 mod serve;
+mod static_asset;
 mod store_metrics;
 mod token_cmd;
 mod whip;

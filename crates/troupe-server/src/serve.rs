@@ -10,8 +10,9 @@ use troupe_events::{hub::StageHubs, presence::PresenceConfig, socket::events_rou
 use troupe_media::router::RouterConfig;
 
 use crate::{
-    cli::ServeArgs, config::default_public_url, http_routes, logging, media_metrics::MediaMetrics,
-    media_plane::MediaPlane, node, node::Failure, store_metrics::StoreGauges, whip,
+    cli::ServeArgs, config::default_public_url, demo, http_routes, logging,
+    media_metrics::MediaMetrics, media_plane::MediaPlane, node, node::Failure,
+    store_metrics::StoreGauges, whip,
 };
 
 /// How often expired token records and revocations are dropped.
@@ -66,22 +67,17 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     registry.register_collector(Box::new(MediaMetrics::new(media.clone())));
     let registry = Arc::new(registry);
 
-    let app: Router = http_routes::router(
-        plane.clone(),
-        registry,
-        gauges,
-        settings.public_url.clone(),
-        settings.demo,
-        settings.dev,
-    )
-    .merge(events_router(plane.clone(), hubs.clone()).layer(cors(&settings.cors_origins)))
-    .merge(
-        whip::router(plane.clone(), hubs.clone(), media.clone())
-            .layer(cors(&settings.cors_origins)),
-    )
-    .merge(crate::sdk_routes::router())
-    .merge(api_router(plane.clone(), api_metrics))
-    .fallback(unknown_route);
+    let demo = if settings.demo { demo::router(plane.clone()) } else { Router::new() };
+    let app: Router = http_routes::router(plane.clone(), registry, gauges)
+        .merge(demo)
+        .merge(events_router(plane.clone(), hubs.clone()).layer(cors(&settings.cors_origins)))
+        .merge(
+            whip::router(plane.clone(), hubs.clone(), media.clone())
+                .layer(cors(&settings.cors_origins)),
+        )
+        .merge(crate::sdk_routes::router())
+        .merge(api_router(plane.clone(), api_metrics))
+        .fallback(unknown_route);
 
     let purge = tokio::spawn(purge_expired(plane.clone()));
     let notices = tokio::spawn(forward_notices(plane.notices(), hubs.clone()));
