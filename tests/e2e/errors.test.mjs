@@ -45,6 +45,18 @@ test('TOKEN_EXPIRED: long expired (seen by the SDK) and just expired (refused by
   }
 });
 
+/** Calls join() again on the page's stage: the code it rejects with, or null. */
+function joinAgain(page) {
+  return page.evaluate(async () => {
+    try {
+      await app.stage.join();
+      return null;
+    } catch (e) {
+      return e.code;
+    }
+  });
+}
+
 test('STAGE_AT_CAPACITY: the publisher beyond the limit', async () => {
   const { token } = await newStage(env.server);
   const pages = await Promise.all([0, 1, 2].map(() => openApp(env.browser, env.server.url)));
@@ -60,15 +72,7 @@ test('STAGE_AT_CAPACITY: the publisher beyond the limit', async () => {
   assert.equal(shown.added, shown.removed, JSON.stringify(shown));
   assert.equal(shown.remote, 0);
   // Trying again meets the same refusal.
-  const again = await pages[2].evaluate(async () => {
-    try {
-      await app.stage.join();
-      return null;
-    } catch (e) {
-      return e.code;
-    }
-  });
-  assert.equal(again, CODE.STAGE_AT_CAPACITY);
+  assert.equal(await joinAgain(pages[2]), CODE.STAGE_AT_CAPACITY);
   await Promise.all(pages.map((p) => p.close()));
 });
 
@@ -77,15 +81,7 @@ test('TOKEN_NOT_ALLOWED: publishing with a subscribe-only token', async () => {
   const page = await openApp(env.browser, env.server.url);
   const result = await page.evaluate((t) => app.join(t), await token('viewer', ['SUBSCRIBE']));
   await assertJoinRejects(page, result, CODE.TOKEN_NOT_ALLOWED, 'PUBLISH_ERROR');
-  const again = await page.evaluate(async () => {
-    try {
-      await app.stage.join();
-      return null;
-    } catch (e) {
-      return e.code;
-    }
-  });
-  assert.equal(again, CODE.TOKEN_NOT_ALLOWED);
+  assert.equal(await joinAgain(page), CODE.TOKEN_NOT_ALLOWED);
   await page.close();
 });
 
