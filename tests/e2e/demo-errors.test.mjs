@@ -8,6 +8,7 @@ import {
   DeleteStageCommand, DisconnectParticipantCommand, GetStageCommand, ListParticipantsCommand, ListStageSessionsCommand,
 } from '@aws-sdk/client-ivs-realtime';
 import { selfSigner, serverAndBrowser, waitFor } from './browser.mjs';
+import { startServer } from '../conformance/harness.mjs';
 import { noticeTitle, openStage, playingRemotes, screenshot, stageName, tiles } from './demo-pages.mjs';
 
 const env = serverAndBrowser({ args: ['--max-publishers', '2'] });
@@ -39,8 +40,8 @@ test('a full stage: the third host is told so, and can watch as a viewer', async
   const c = await openStage(env.browser, env.server.url, stage, { name: 'cat' });
   assert.equal(await noticeTitle(c), 'This stage is full');
   await screenshot(c, 'demo-stage-full');
-  // The refused host is not left on the stage: the others see no tile for her.
-  assert.ok(!(await tiles(a)).some((t) => t.name === 'cat'));
+  // The refused host does not stay on the stage: her tile goes from the others' screens.
+  await waitFor('cat\'s tile to go from ann\'s page', async () => !(await tiles(a)).some((t) => t.name === 'cat'), 5_000, 100);
   await c.getByRole('button', { name: 'Watch as a viewer' }).click();
   await waitFor('cat, now a viewer, to see ann and ben', async () => JSON.stringify(await playingRemotes(c)) === '["ann","ben"]', 40_000);
   assert.equal(await c.locator('body').getAttribute('data-role'), 'viewer');
@@ -122,4 +123,24 @@ test('removed by the API, and the stage ending: each said in plain words', async
   assert.equal(await noticeTitle(page), 'This stage has ended');
   assert.equal(await page.getByRole('button', { name: 'Back to the start page' }).count(), 1);
   await page.context().close();
+});
+
+test('the server gone: "Reconnecting…" at once, then "Connection lost" with a way back', async () => {
+  const server = await startServer();
+  try {
+    const page = await openStage(env.browser, server.url, stageName('gone'), { name: 'ola' });
+    await waitFor('ola to be connected', async () => (await page.locator('#connection').getAttribute('data-state')) === 'connected');
+    server.child.kill('SIGKILL');
+    const said = [];
+    await waitFor('the indicator to say reconnecting', async () => {
+      said.push(await page.locator('#connection').textContent());
+      return said.at(-1) === 'Reconnecting…';
+    }, 10_000, 100).catch((e) => { throw new Error(`${e.message}: ${[...new Set(said)]}`); });
+    assert.equal(await noticeTitle(page, 60_000), 'Connection lost');
+    assert.deepEqual(await page.locator('#notice-actions button').allTextContents(), ['Try again', 'Back to the start page']);
+    await screenshot(page, 'demo-connection-lost');
+    await page.context().close();
+  } finally {
+    await server.stop();
+  }
 });

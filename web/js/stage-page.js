@@ -33,6 +33,8 @@ const session = {
   /** Remote participants by id: { info, tile (when shown), streams: Map(kind → stream) }. */
   remote: new Map(),
   joined: false,
+  /** Whether the stage was connected once: connecting again is reconnecting. */
+  wasConnected: false,
   /** Set once the stage is over for this page (left, or an error ended it): nothing more is shown. */
   over: false,
 };
@@ -48,7 +50,7 @@ function tileOf(id) {
 
 async function join(role, userName) {
   leaveQuietly();
-  Object.assign(session, { role, userName, over: false, joined: false, remote: new Map(), local: new Map() });
+  Object.assign(session, { role, userName, over: false, joined: false, wasConnected: false, remote: new Map(), local: new Map() });
   localStorage.setItem('troupe-demo-name', userName);
   $('prejoin').hidden = true;
   $('stage-view').hidden = false;
@@ -287,9 +289,11 @@ function configureControls() {
 // Connection state, messages, leaving
 
 function onConnectionState(state) {
+  const again = session.wasConnected;
+  if (state === StageConnectionState.CONNECTED) session.wasConnected = true;
   const words = {
     [StageConnectionState.CONNECTED]: 'Connected',
-    [StageConnectionState.CONNECTING]: session.joined ? 'Reconnecting…' : 'Connecting…',
+    [StageConnectionState.CONNECTING]: again ? 'Reconnecting…' : 'Connecting…',
     [StageConnectionState.ERRORED]: 'Connection problem',
     [StageConnectionState.DISCONNECTED]: 'Not connected',
   };
