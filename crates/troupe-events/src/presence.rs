@@ -242,6 +242,9 @@ pub struct StagePresence {
     subscribers: usize,
     /// Seats given by `admit` to participants that have not connected yet: until when.
     held: BTreeMap<ParticipantId, Instant>,
+    /// Participants that said goodbye, for a grace period: a media session of theirs that was
+    /// on its way (answered after the goodbye, ended by the client at once) leaves with it.
+    farewells: BTreeMap<ParticipantId, Instant>,
     outputs: VecDeque<Output>,
     /// The state changed since the last StateChanged was emitted.
     dirty: bool,
@@ -258,6 +261,7 @@ impl StagePresence {
             refused_until: None,
             subscribers: 0,
             held: BTreeMap::new(),
+            farewells: BTreeMap::new(),
             outputs: VecDeque::new(),
             dirty: false,
             last_state_sent: None,
@@ -462,9 +466,18 @@ impl StagePresence {
             self.outputs.push_back(Output::Joined { participant: participant.clone() });
             self.mark_dirty(now);
         }
+        let farewell = self.farewells.get(&participant).is_some_and(|until| *until > now);
         let Some(p) = self.participants.get_mut(&participant) else { return };
         p.leaves_at = None;
-        p.leaving = false; // back after all
+        if farewell && kind != ConnectionKind::Events {
+            p.leaving = true;
+        }
+        if kind == ConnectionKind::Events {
+            // Back after all. (A media session that was on its way when the participant said
+            // goodbye does not bring it back: the client ends it as soon as it is answered.)
+            p.leaving = false;
+            self.farewells.remove(&participant);
+        }
         let info_changed = p.state.info != info;
         let could_subscribe = p.state.info.can_subscribe;
         p.state.info = info;
@@ -575,6 +588,8 @@ impl StagePresence {
             && p.connections.is_empty()
         {
             if p.leaving {
+                self.farewells.retain(|_, until| *until > now);
+                self.farewells.insert(participant.clone(), now + self.config.grace);
                 self.leave(&participant, now);
             } else {
                 p.leaves_at = Some(now + self.config.grace);

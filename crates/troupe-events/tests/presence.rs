@@ -125,6 +125,13 @@ fn leaving_on_purpose_skips_the_grace() {
     let (publish, _) = sim.connect("carol", ConnectionKind::Publish);
     assert!(!sim.close(publish).contains(&left("carol")));
     assert!(sim.input(Input::Left { connection: ws }).contains(&left("carol")));
+    // A subscription that was being opened when the socket said goodbye (the SDK ends it as
+    // soon as it is answered) does not undo the goodbye.
+    let (ws, _) = sim.connect("erin", ConnectionKind::Events);
+    sim.input(Input::Left { connection: ws });
+    let (late, out) = sim.connect("erin", ConnectionKind::Subscribe { publisher: "bob".into() });
+    assert!(!out.contains(&left("erin")));
+    assert!(sim.close(late).contains(&left("erin")), "no grace after the goodbye");
     // A participant that said goodbye and came back within the grace is a returning one:
     // a later drop gets the grace again.
     let (ws, _) = sim.connect("dave", ConnectionKind::Events);
@@ -134,6 +141,13 @@ fn leaving_on_purpose_skips_the_grace() {
     sim.close(publish);
     assert!(!sim.close(again).contains(&left("dave")), "a drop keeps the grace");
     assert!(sim.advance(GRACE * 2).contains(&left("dave")));
+    // Erin comes back with a new socket after her goodbye: she is a returning participant,
+    // and her media sessions get the grace again.
+    let (ws, _) = sim.connect("erin", ConnectionKind::Events);
+    let (publish, _) = sim.connect("erin", ConnectionKind::Publish);
+    sim.close(ws);
+    assert!(!sim.close(publish).contains(&left("erin")), "a drop keeps the grace");
+    assert!(sim.advance(GRACE * 2).contains(&left("erin")));
 }
 
 #[test]
