@@ -121,6 +121,11 @@ pub struct Args {
     #[arg(long, default_value = "32k", value_parser = parse_bitrate)]
     pub audio_bitrate: u32,
 
+    /// The address the peers' UDP sockets bind (the side of the network facing the server,
+    /// e.g. a veth into the server's network namespace).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub local_ip: std::net::Ipv4Addr,
+
     /// Event loop threads driving the peers.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: u16,

@@ -31,6 +31,8 @@ pub enum Command {
 #[derive(Debug, Default)]
 pub struct Progress {
     pub peers: AtomicU64,
+    /// Peers whose ICE and DTLS completed.
+    pub connected: AtomicU64,
     pub joined: AtomicU64,
     pub failed: AtomicU64,
     pub received: AtomicU64,
@@ -201,11 +203,20 @@ impl LoopState {
         let Some(peer) = self.peers[slot].as_mut() else { return };
         let (sent, refused) = peer.flush();
         let p = &self.progress;
+        if peer.take_connected() {
+            p.connected.fetch_add(1, Ordering::Relaxed);
+        }
         p.datagrams_out.fetch_add(sent, Ordering::Relaxed);
         p.send_refused.fetch_add(refused, Ordering::Relaxed);
         p.joined.fetch_add((self.tally.joins.len() - joins_before) as u64, Ordering::Relaxed);
         p.received.fetch_add(self.tally.received - received_before, Ordering::Relaxed);
         if let Some(why) = peer.failed() {
+            if p.failed.load(Ordering::Relaxed) < 5 {
+                eprintln!(
+                    "troupe-load: a {} failed: {why}",
+                    if peer.is_publisher() { "publisher" } else { "subscription" }
+                );
+            }
             self.tally.failures.push((peer.group, why.to_string()));
             p.failed.fetch_add(1, Ordering::Relaxed);
             p.peers.fetch_sub(1, Ordering::Relaxed);

@@ -37,6 +37,8 @@ use crate::{
 pub struct Media {
     pub video: Option<VideoClip>,
     pub audio: AudioClip,
+    /// The address peers bind (`--local-ip`).
+    pub local_ip: std::net::Ipv4Addr,
 }
 
 /// What a peer does, and with which media.
@@ -107,6 +109,8 @@ pub struct Peer {
     /// When its signaling started (the WHIP POST, the Janus join).
     pub started: Instant,
     connected: bool,
+    /// Connected since the loop last asked (see [`Peer::take_connected`]).
+    newly_connected: bool,
     wake: Instant,
     transmits: Vec<Transmit>,
     /// The kernel receive time of the datagram being handled.
@@ -160,7 +164,7 @@ impl Peer {
     }
 
     fn new(role: Role, media: &Arc<Media>, group: usize) -> Result<Peer> {
-        let socket = udp::bind_peer_socket().context("binding a UDP socket")?;
+        let socket = udp::bind_peer_socket(media.local_ip).context("binding a UDP socket")?;
         let local = socket.local_addr()?;
         let now = Instant::now();
         let mut rtc = config().build(now);
@@ -180,6 +184,7 @@ impl Peer {
             group,
             started: now,
             connected: false,
+            newly_connected: false,
             wake: now,
             transmits: Vec::new(),
             received_ns: 0,
@@ -205,6 +210,11 @@ impl Peer {
 
     pub fn is_publisher(&self) -> bool {
         matches!(self.kind, Kind::Publisher { .. })
+    }
+
+    /// Whether the peer connected (ICE and DTLS) since the last call.
+    pub fn take_connected(&mut self) -> bool {
+        std::mem::take(&mut self.newly_connected)
     }
 
     /// Why the peer stopped, once it has (the loop then drops it).
@@ -302,6 +312,9 @@ impl Peer {
     }
 
     fn drive(&mut self, now: Instant, tally: &mut Tally) {
+        // str0m's pacer releases newly written packets on the timeout it asks for right away:
+        // give it that at once, so that a stamped packet leaves now and not a tick later.
+        let mut immediate = 0;
         loop {
             if !self.rtc.is_alive() {
                 if self.failed.is_none() {
@@ -312,7 +325,14 @@ impl Peer {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(at)) => {
                     self.wake = at;
-                    return;
+                    if at > now || immediate == 4 {
+                        return;
+                    }
+                    immediate += 1;
+                    if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
+                        self.fail(&format!("WebRTC: {e}"));
+                        return;
+                    }
                 }
                 Ok(Output::Transmit(t)) => self.transmits.push(t),
                 Ok(Output::Event(event)) => self.on_event(event, now, tally),
@@ -328,6 +348,7 @@ impl Peer {
         match event {
             Event::Connected => {
                 self.connected = true;
+                self.newly_connected = true;
                 if let Kind::Publisher { tracks, .. } = &mut self.kind {
                     for t in tracks.iter_mut() {
                         t.next_at = now;

@@ -107,6 +107,7 @@ pub fn run(args: &Args) -> Result<Report> {
     {
         bail!("--server-pid {pid}: no such process");
     }
+    let target = Target::connect(args)?;
     let started = Instant::now();
     eprintln!(
         "troupe-load: encoding the clip ({}x{} H.264 at {} kbps, Opus at {} kbps)…",
@@ -128,8 +129,7 @@ pub fn run(args: &Args) -> Result<Report> {
         })
         .transpose()?;
     let audio = clip::encode_audio(args.audio_bitrate, 2)?;
-    let media = Arc::new(Media { video, audio });
-    let target = Target::connect(args)?;
+    let media = Arc::new(Media { video, audio, local_ip: args.local_ip });
     let progress = Arc::new(Progress::default());
     let loops = (0..args.threads as usize)
         .map(|i| event_loop::spawn(i, args.tick, progress.clone()))
@@ -186,7 +186,12 @@ impl MediaRun<'_> {
             self.add_viewers(0, step, level)?
         };
         self.subscriptions += new_subscriptions;
-        self.wait_for_joins(joined_before + new_subscriptions as u64, level);
+        self.wait_for(
+            &self.progress.joined,
+            joined_before + new_subscriptions as u64,
+            level,
+            "joining",
+        );
         self.wait(self.args.warmup, level, "warming up");
         self.measure(level)
     }
@@ -198,6 +203,7 @@ impl MediaRun<'_> {
         let stage = self.target.signaler()?.create_stage(&self.name, index)?;
         let names: Vec<String> =
             (0..self.shape.hosts).map(|h| format!("s{index}-host{h}")).collect();
+        let connected_before = self.progress.connected.load(Ordering::Relaxed);
         let hosts = self.parallel(names, |signaler, name| {
             let (peer, host) = signaler.publish(
                 &stage,
@@ -210,6 +216,11 @@ impl MediaRun<'_> {
             self.hand_over(peer);
             Ok(host)
         })?;
+        // Subscriptions start once the hosts are connected: Janus refuses to subscribe to a
+        // feed whose PeerConnection is not up, and join times then measure the subscription
+        // alone, on either server.
+        let publishing = connected_before + hosts.len() as u64;
+        self.wait_for(&self.progress.connected, publishing, level, "publishing");
         let mut pairs = Vec::new();
         for (i, me) in hosts.iter().enumerate() {
             for (j, other) in hosts.iter().enumerate() {
@@ -313,16 +324,23 @@ impl MediaRun<'_> {
         Ok(results.into_iter().map(|(_, r)| r).collect())
     }
 
-    fn wait_for_joins(&self, target: u64, level: usize) {
+    /// Waits (up to [`JOIN_TIMEOUT`]) until `counter` plus the failures reach `target`.
+    fn wait_for(
+        &self,
+        counter: &std::sync::atomic::AtomicU64,
+        target: u64,
+        level: usize,
+        what: &str,
+    ) {
+        let failed_before = self.progress.failed.load(Ordering::Relaxed);
         let deadline = Instant::now() + JOIN_TIMEOUT;
         let mut line = ProgressLine::new();
         while Instant::now() < deadline {
-            let p = &self.progress;
-            let done = p.joined.load(Ordering::Relaxed) + p.failed.load(Ordering::Relaxed);
-            if done >= target {
+            let failed = self.progress.failed.load(Ordering::Relaxed) - failed_before;
+            if counter.load(Ordering::Relaxed) + failed >= target {
                 break;
             }
-            line.show(&self.status(level, "joining"));
+            line.show(&self.status(level, what));
             std::thread::sleep(Duration::from_millis(100));
         }
         line.end();

@@ -19,10 +19,10 @@ const DATAGRAM: usize = 2048;
 /// Room for one SCM_TIMESTAMPNS control message.
 const CONTROL: usize = 64;
 
-/// A peer's socket: loopback, an ephemeral port, non-blocking, receive timestamps on, and
+/// A peer's socket: on `ip`, an ephemeral port, non-blocking, receive timestamps on, and
 /// buffers large enough for a keyframe burst.
-pub fn bind_peer_socket() -> io::Result<UdpSocket> {
-    let socket = UdpSocket::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+pub fn bind_peer_socket(ip: Ipv4Addr) -> io::Result<UdpSocket> {
+    let socket = UdpSocket::bind(SocketAddr::from((ip, 0)))?;
     socket.set_nonblocking(true)?;
     let fd = socket.as_raw_fd();
     set_option(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
