@@ -233,7 +233,7 @@ pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
     let bad = || format!("{text:?} is not WIDTHxHEIGHT (e.g. 1280x720)");
     let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
     let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
-    if w == 0 || h == 0 || w % 16 != 0 || h % 2 != 0 || w > 3840 || h > 2160 {
+    if w == 0 || h == 0 || !w.is_multiple_of(16) || !h.is_multiple_of(2) || w > 3840 || h > 2160 {
         return Err(format!(
             "{text:?}: the width a multiple of 16, the height even, at most 3840x2160"
         ));

@@ -55,7 +55,11 @@ pub struct VideoSpec {
 }
 
 pub fn encode_video(spec: VideoSpec) -> Result<VideoClip> {
-    if spec.width % 16 != 0 || spec.height % 2 != 0 || spec.width == 0 || spec.height == 0 {
+    if !spec.width.is_multiple_of(16)
+        || !spec.height.is_multiple_of(2)
+        || spec.width == 0
+        || spec.height == 0
+    {
         bail!(
             "video size {}x{}: the width must be a multiple of 16, the height even",
             spec.width,
