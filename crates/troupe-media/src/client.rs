@@ -1,7 +1,8 @@
 //! A WebRTC client built on str0m, as a browser or OBS would be: it offers one track (sending
 //! or receiving), takes the server's answer, and then publishes numbered synthetic frames or
 //! records the frames it receives. Signaling is the caller's (WHIP over HTTP, or a worker
-//! directly in tests). Used by the tests and, later, by the load tool.
+//! directly in tests). Used by the tests; `troupe-load` has peers of its own (RTP mode, real
+//! encoded media, many per thread).
 //!
 //! Frames carry a counter so that order and loss can be checked: Opus frames are
 //! `[0xF8, counter, 0xFE]` (a TOC byte and padding) and the whole frame number (u32, little

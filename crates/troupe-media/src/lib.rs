@@ -2,7 +2,7 @@
 //!
 //! - [`session`]: a WHIP session's WebRTC endpoint (str0m, ICE-lite, RTP mode).
 //! - [`client`]: a WebRTC client (str0m) that publishes or receives numbered frames, for the
-//!   tests and the load tool.
+//!   tests.
 //! - [`router`]: the SFU core, sans-IO — sessions, demultiplexing, forwarding, keyframe
 //!   requests, timers; fed datagrams and the time (tests use simulated time).
 //! - [`worker`]: a media worker thread — one UDP socket ([`batch_io`]: `recvmmsg`/`sendmmsg`),

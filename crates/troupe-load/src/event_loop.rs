@@ -1,0 +1,228 @@
+//! An event loop: one thread driving many peers — str0m's timers and the publishers' frames on
+//! a tick, datagrams as epoll reports them, each peer's output sent in one `sendmmsg`. A run
+//! has one loop or a few (`--threads`); the signaling threads hand them connected-to-be peers
+//! through a channel, and the run opens and closes measurement windows the same way.
+
+use std::{
+    io,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+        mpsc,
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use crate::{
+    peer::{Peer, Tally},
+    udp::{Poller, ReceiveBatch},
+};
+
+pub enum Command {
+    Add(Box<Peer>),
+    BeginWindow,
+    /// Closes the window and sends what the loop counted in it (its joins and failures since
+    /// the last window too).
+    EndWindow(mpsc::Sender<Tally>),
+}
+
+/// Live counts for the progress line, shared by all loops.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub peers: AtomicU64,
+    /// Peers whose ICE and DTLS completed.
+    pub connected: AtomicU64,
+    pub joined: AtomicU64,
+    pub failed: AtomicU64,
+    pub received: AtomicU64,
+    pub datagrams_out: AtomicU64,
+    pub send_refused: AtomicU64,
+}
+
+pub struct LoopHandle {
+    commands: mpsc::Sender<Command>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl LoopHandle {
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+}
+
+impl Drop for LoopHandle {
+    fn drop(&mut self) {
+        // Closing the channel stops the loop; its peers' sockets close with it.
+        let (closed, _) = mpsc::channel();
+        self.commands = closed;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts a loop that gives its peers the time every `tick` (and sooner when a datagram comes).
+pub fn spawn(index: usize, tick: Duration, progress: Arc<Progress>) -> io::Result<LoopHandle> {
+    let (commands, receiver) = mpsc::channel();
+    let poller = Poller::new()?;
+    let thread = thread::Builder::new().name(format!("load-loop-{index}")).spawn(move || {
+        let mut state = LoopState {
+            peers: Vec::new(),
+            free: Vec::new(),
+            poller,
+            batch: ReceiveBatch::default(),
+            tally: Tally::default(),
+            progress,
+            tick,
+        };
+        state.run(receiver);
+    })?;
+    Ok(LoopHandle { commands, thread: Some(thread) })
+}
+
+struct LoopState {
+    peers: Vec<Option<Peer>>,
+    free: Vec<usize>,
+    poller: Poller,
+    batch: ReceiveBatch,
+    tally: Tally,
+    progress: Arc<Progress>,
+    tick: Duration,
+}
+
+impl LoopState {
+    fn run(&mut self, commands: mpsc::Receiver<Command>) {
+        let mut ready = Vec::new();
+        let mut next_scan = Instant::now();
+        loop {
+            loop {
+                match commands.try_recv() {
+                    Ok(command) => self.apply(command),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => return,
+                }
+            }
+            let now = Instant::now();
+            if now >= next_scan {
+                next_scan = self.scan(now);
+            }
+            let wait = next_scan.saturating_duration_since(Instant::now());
+            let wait_ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+            if let Err(e) = self.poller.wait(wait_ms, &mut ready) {
+                eprintln!("troupe-load: epoll failed: {e}");
+                thread::sleep(self.tick);
+            }
+            let now = Instant::now();
+            for &token in &ready {
+                self.receive(token as usize, now);
+                if let Some(due) =
+                    self.peers.get(token as usize).and_then(|p| p.as_ref()).map(Peer::next_due)
+                {
+                    next_scan = next_scan.min(due.max(now + self.tick));
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        match command {
+            Command::Add(peer) => {
+                let slot = self.free.pop().unwrap_or(self.peers.len());
+                if let Err(e) = self.poller.add(peer.fd(), slot as u64) {
+                    self.tally.failures.push((peer.group, format!("epoll: {e}")));
+                    self.progress.failed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                if slot == self.peers.len() {
+                    self.peers.push(Some(*peer));
+                } else {
+                    self.peers[slot] = Some(*peer);
+                }
+                self.progress.peers.fetch_add(1, Ordering::Relaxed);
+            }
+            Command::BeginWindow => {
+                for peer in self.peers.iter_mut().flatten() {
+                    peer.begin_window();
+                }
+                self.tally.window_open = true;
+            }
+            Command::EndWindow(reply) => {
+                for peer in self.peers.iter_mut().flatten() {
+                    peer.end_window(&mut self.tally);
+                }
+                let tally = std::mem::take(&mut self.tally);
+                let _ = reply.send(tally);
+            }
+        }
+    }
+
+    /// Gives every peer that is due the time; returns when the next scan is due.
+    fn scan(&mut self, now: Instant) -> Instant {
+        let mut next = now + Duration::from_millis(50);
+        for slot in 0..self.peers.len() {
+            let Some(peer) = self.peers[slot].as_mut() else { continue };
+            if peer.next_due() <= now {
+                let joins = self.tally.joins.len();
+                let received = self.tally.received;
+                peer.on_time(now, &mut self.tally);
+                self.after(slot, joins, received);
+            }
+            if let Some(peer) = self.peers[slot].as_ref() {
+                next = next.min(peer.next_due());
+            }
+        }
+        next.max(now + self.tick)
+    }
+
+    fn receive(&mut self, slot: usize, now: Instant) {
+        let Some(peer) = self.peers.get_mut(slot).and_then(Option::as_mut) else { return };
+        let joins = self.tally.joins.len();
+        let received = self.tally.received;
+        loop {
+            let n = match self.batch.receive(peer.fd()) {
+                Ok(n) => n,
+                Err(e) => {
+                    eprintln!("troupe-load: receive failed: {e}");
+                    0
+                }
+            };
+            for i in 0..n {
+                let (source, data, at) = self.batch.datagram(i);
+                peer.on_datagram(now, source, data, at, &mut self.tally);
+            }
+            if n < crate::udp::BATCH {
+                break;
+            }
+        }
+        self.after(slot, joins, received);
+    }
+
+    /// After a peer ran: sends its output, counts, drops it if it failed.
+    fn after(&mut self, slot: usize, joins_before: usize, received_before: u64) {
+        let Some(peer) = self.peers[slot].as_mut() else { return };
+        let (sent, refused) = peer.flush();
+        let p = &self.progress;
+        if peer.take_connected() {
+            p.connected.fetch_add(1, Ordering::Relaxed);
+        }
+        p.datagrams_out.fetch_add(sent, Ordering::Relaxed);
+        p.send_refused.fetch_add(refused, Ordering::Relaxed);
+        p.joined.fetch_add((self.tally.joins.len() - joins_before) as u64, Ordering::Relaxed);
+        p.received.fetch_add(self.tally.received - received_before, Ordering::Relaxed);
+        if let Some(why) = peer.failed() {
+            if p.failed.load(Ordering::Relaxed) < 5 {
+                eprintln!(
+                    "troupe-load: a {} failed: {why}",
+                    if peer.is_publisher() { "publisher" } else { "subscription" }
+                );
+            }
+            self.tally.failures.push((peer.group, why.to_string()));
+            p.failed.fetch_add(1, Ordering::Relaxed);
+            p.peers.fetch_sub(1, Ordering::Relaxed);
+            self.poller.remove(peer.fd());
+            self.peers[slot] = None;
+            self.free.push(slot);
+        }
+    }
+}

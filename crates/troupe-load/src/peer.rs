@@ -1,0 +1,515 @@
+//! One simulated participant's WebRTC connection (str0m, RTP mode): a publisher sending the
+//! looped clip paced like an encoder — a video frame every 1/fps with all its packets, an Opus
+//! packet every 20 ms, each stamped with its send time — or a subscription checking what
+//! arrives: sequence continuity per stream (gaps are loss), forwarding delay from the stamps,
+//! and the join time (signaling start to first forwarded packet). Subscribers never
+//! depacketize or decode: the tool's own cost per packet stays a decrypt and a few reads.
+//!
+//! Sans-IO apart from owning its socket: the event loop feeds it datagrams and the time.
+
+use std::{
+    net::{SocketAddr, UdpSocket},
+    os::fd::{AsRawFd, RawFd},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, anyhow};
+use str0m::{
+    Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig,
+    change::{SdpAnswer, SdpOffer, SdpPendingOffer},
+    format::Codec,
+    media::{Direction, MediaKind, Mid, Pt},
+    net::{Protocol, Receive, Transmit},
+    rtp::{RtpWrite, Ssrc},
+};
+
+use crate::{
+    histogram::Histogram,
+    media::{
+        clip::{AudioClip, VideoClip},
+        stamp,
+    },
+    udp,
+};
+
+/// What publishers send; shared by all of them.
+pub struct Media {
+    pub video: Option<VideoClip>,
+    pub audio: AudioClip,
+    /// The address peers bind (`--local-ip`).
+    pub local_ip: std::net::Ipv4Addr,
+}
+
+/// What a peer does, and with which media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Publish { video: bool },
+    Subscribe { video: bool },
+}
+
+/// How long a peer may take to connect (ICE and DTLS) before it counts as failed.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A sender that fell this far behind (a stalled loop) skips ahead instead of bursting.
+const MAX_LAG: Duration = Duration::from_millis(200);
+
+/// The counters of one event loop, filled by its peers.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub window_open: bool,
+    /// Forwarding delay of each stamped packet received in the window, µs.
+    pub delay: Histogram,
+    /// RTP packets received by subscriptions in the window.
+    pub received: u64,
+    /// Packets expected in the window from the sequence numbers (filled when it closes).
+    pub expected: u64,
+    /// RTP packets publishers sent in the window.
+    pub sent: u64,
+    /// Packets without a stamp (not ours, or altered on the way).
+    pub unstamped: u64,
+    /// Packets that arrived after a later one of their stream.
+    pub reordered: u64,
+    /// Join times (signaling start to first forwarded packet), µs, with the peer's group.
+    pub joins: Vec<(usize, u64)>,
+    /// Peers that failed to connect or were disconnected, with their group.
+    pub failures: Vec<(usize, String)>,
+}
+
+struct SendTrack {
+    mid: Mid,
+    kind: MediaKind,
+    pt: Option<Pt>,
+    sequence: u64,
+    rtp_time: u32,
+    position: usize,
+    next_at: Instant,
+}
+
+struct Received {
+    ssrc: Ssrc,
+    highest: u64,
+    window_first: Option<u64>,
+    window_highest: u64,
+    window_received: u64,
+}
+
+enum Kind {
+    Publisher { media: Arc<Media>, tracks: Vec<SendTrack>, keyframe_wanted: bool },
+    Subscriber { streams: Vec<Received>, joined: bool },
+}
+
+pub struct Peer {
+    rtc: Rtc,
+    socket: UdpSocket,
+    local: SocketAddr,
+    pending: Option<SdpPendingOffer>,
+    kind: Kind,
+    /// Which group of the run it belongs to (a stage, a ramp step), for the report.
+    pub group: usize,
+    /// When its signaling started (the WHIP POST, the Janus join).
+    pub started: Instant,
+    connected: bool,
+    /// Connected since the loop last asked (see [`Peer::take_connected`]).
+    newly_connected: bool,
+    wake: Instant,
+    transmits: Vec<Transmit>,
+    /// The kernel receive time of the datagram being handled.
+    received_ns: u64,
+    failed: Option<String>,
+}
+
+fn config() -> RtcConfig {
+    let mut config = RtcConfig::new().set_rtp_mode(true).clear_codecs().enable_opus(true, false);
+    // What Troupe forwards and the Janus rooms are created with: constrained baseline,
+    // packetization-mode 1, level 3.1 (payload types as str0m's defaults).
+    config.codec_config().add_h264(108.into(), Some(109.into()), true, 0x42e01f);
+    config
+}
+
+impl Peer {
+    /// A peer that offers (WHIP: the client offers), with its offer.
+    pub fn offer(role: Role, media: &Arc<Media>, group: usize) -> Result<(Peer, String)> {
+        let mut peer = Peer::new(role, media, group)?;
+        let direction = match role {
+            Role::Publish { .. } => Direction::SendOnly,
+            Role::Subscribe { .. } => Direction::RecvOnly,
+        };
+        let video = matches!(role, Role::Publish { video: true } | Role::Subscribe { video: true });
+        let mut api = peer.rtc.sdp_api();
+        let audio_mid = api.add_media(MediaKind::Audio, direction, None, None, None);
+        let video_mid = video.then(|| api.add_media(MediaKind::Video, direction, None, None, None));
+        let (offer, pending) = api.apply().ok_or_else(|| anyhow!("str0m made no offer"))?;
+        peer.pending = Some(pending);
+        if let Kind::Publisher { tracks, .. } = &mut peer.kind {
+            tracks.push(SendTrack::new(audio_mid, MediaKind::Audio));
+            if let Some(mid) = video_mid {
+                tracks.push(SendTrack::new(mid, MediaKind::Video));
+            }
+        }
+        Ok((peer, offer.to_sdp_string()))
+    }
+
+    /// A peer that answers a server's offer (Janus offers subscriptions), with its answer.
+    pub fn answer(
+        role: Role,
+        media: &Arc<Media>,
+        group: usize,
+        offer: &str,
+    ) -> Result<(Peer, String)> {
+        let mut peer = Peer::new(role, media, group)?;
+        let offer = SdpOffer::from_sdp_string(offer).context("the server's offer is not SDP")?;
+        let answer =
+            peer.rtc.sdp_api().accept_offer(offer).context("answering the server's offer")?;
+        Ok((peer, answer.to_sdp_string()))
+    }
+
+    fn new(role: Role, media: &Arc<Media>, group: usize) -> Result<Peer> {
+        let socket = udp::bind_peer_socket(media.local_ip).context("binding a UDP socket")?;
+        let local = socket.local_addr()?;
+        let now = Instant::now();
+        let mut rtc = config().build(now);
+        rtc.add_local_candidate(Candidate::host(local, "udp").context("a host candidate")?);
+        let kind = match role {
+            Role::Publish { .. } => {
+                Kind::Publisher { media: media.clone(), tracks: Vec::new(), keyframe_wanted: false }
+            }
+            Role::Subscribe { .. } => Kind::Subscriber { streams: Vec::new(), joined: false },
+        };
+        Ok(Peer {
+            rtc,
+            socket,
+            local,
+            pending: None,
+            kind,
+            group,
+            started: now,
+            connected: false,
+            newly_connected: false,
+            wake: now,
+            transmits: Vec::new(),
+            received_ns: 0,
+            failed: None,
+        })
+    }
+
+    /// Applies the server's answer to [`Peer::offer`].
+    pub fn accept(&mut self, answer: &str) -> Result<()> {
+        let answer =
+            SdpAnswer::from_sdp_string(answer).context("the server's answer is not SDP")?;
+        let pending = self.pending.take().ok_or_else(|| anyhow!("no offer is pending"))?;
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .context("applying the server's answer")?;
+        Ok(())
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+
+    pub fn is_publisher(&self) -> bool {
+        matches!(self.kind, Kind::Publisher { .. })
+    }
+
+    /// Whether the peer connected (ICE and DTLS) since the last call.
+    pub fn take_connected(&mut self) -> bool {
+        std::mem::take(&mut self.newly_connected)
+    }
+
+    /// Why the peer stopped, once it has (the loop then drops it).
+    pub fn failed(&self) -> Option<&str> {
+        self.failed.as_deref()
+    }
+
+    /// When the peer next needs [`Peer::on_time`].
+    pub fn next_due(&self) -> Instant {
+        let mut due = self.wake;
+        if let Kind::Publisher { tracks, .. } = &self.kind
+            && self.connected
+        {
+            for t in tracks {
+                due = due.min(t.next_at);
+            }
+        }
+        due
+    }
+
+    /// Gives the peer the time: str0m's timers, frames due, the connect timeout.
+    pub fn on_time(&mut self, now: Instant, tally: &mut Tally) {
+        if !self.connected && now.duration_since(self.started) > CONNECT_TIMEOUT {
+            self.fail("did not connect (ICE and DTLS) within 30 s");
+            return;
+        }
+        if now >= self.wake
+            && let Err(e) = self.rtc.handle_input(Input::Timeout(now))
+        {
+            self.fail(&format!("WebRTC: {e}"));
+            return;
+        }
+        self.publish_due(now, tally);
+        self.drive(now, tally);
+    }
+
+    /// Feeds one received datagram (received by the kernel at `received_ns`).
+    pub fn on_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        data: &[u8],
+        received_ns: u64,
+        tally: &mut Tally,
+    ) {
+        let Ok(contents) = data.try_into() else { return };
+        self.received_ns = received_ns;
+        let input = Input::Receive(
+            now,
+            Receive { proto: Protocol::Udp, source, destination: self.local, contents },
+        );
+        if let Err(e) = self.rtc.handle_input(input) {
+            self.fail(&format!("WebRTC: {e}"));
+            return;
+        }
+        self.drive(now, tally);
+    }
+
+    /// Sends the datagrams the peer has queued; returns (sent, refused).
+    pub fn flush(&mut self) -> (u64, u64) {
+        if self.transmits.is_empty() {
+            return (0, 0);
+        }
+        let counts = udp::send_all(self.socket.as_raw_fd(), &self.transmits);
+        self.transmits.clear();
+        counts
+    }
+
+    /// Starts a measurement window: the streams' window counters start from the next packet.
+    pub fn begin_window(&mut self) {
+        if let Kind::Subscriber { streams, .. } = &mut self.kind {
+            for s in streams {
+                s.window_first = None;
+                s.window_received = 0;
+            }
+        }
+    }
+
+    /// Ends a window: adds the packets the window should have brought (by sequence number).
+    pub fn end_window(&mut self, tally: &mut Tally) {
+        if let Kind::Subscriber { streams, .. } = &mut self.kind {
+            for s in streams.iter_mut() {
+                if let Some(first) = s.window_first.take() {
+                    tally.expected += s.window_highest - first + 1;
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, why: &str) {
+        if self.failed.is_none() {
+            self.failed = Some(why.to_string());
+        }
+        self.rtc.disconnect();
+    }
+
+    fn drive(&mut self, now: Instant, tally: &mut Tally) {
+        // str0m's pacer releases newly written packets on the timeout it asks for right away:
+        // give it that at once, so that a stamped packet leaves now and not a tick later.
+        let mut immediate = 0;
+        loop {
+            if !self.rtc.is_alive() {
+                if self.failed.is_none() {
+                    self.failed = Some("the connection closed".into());
+                }
+                return;
+            }
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(at)) => {
+                    self.wake = at;
+                    if at > now || immediate == 4 {
+                        return;
+                    }
+                    immediate += 1;
+                    if let Err(e) = self.rtc.handle_input(Input::Timeout(now)) {
+                        self.fail(&format!("WebRTC: {e}"));
+                        return;
+                    }
+                }
+                Ok(Output::Transmit(t)) => self.transmits.push(t),
+                Ok(Output::Event(event)) => self.on_event(event, now, tally),
+                Err(e) => {
+                    self.fail(&format!("WebRTC: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event, now: Instant, tally: &mut Tally) {
+        match event {
+            Event::Connected => {
+                self.connected = true;
+                self.newly_connected = true;
+                if let Kind::Publisher { tracks, .. } = &mut self.kind {
+                    for t in tracks.iter_mut() {
+                        t.next_at = now;
+                        t.pt = payload_type(&self.rtc, t.kind);
+                    }
+                }
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                self.fail("ICE disconnected");
+            }
+            Event::KeyframeRequest(_) => {
+                if let Kind::Publisher { keyframe_wanted, .. } = &mut self.kind {
+                    *keyframe_wanted = true;
+                }
+            }
+            Event::RtpPacket(packet) => {
+                let Kind::Subscriber { streams, joined } = &mut self.kind else { return };
+                if !*joined {
+                    *joined = true;
+                    tally
+                        .joins
+                        .push((self.group, now.duration_since(self.started).as_micros() as u64));
+                }
+                let sequence = *packet.seq_no;
+                let stream = match streams.iter().position(|s| s.ssrc == packet.header.ssrc) {
+                    Some(i) => &mut streams[i],
+                    None => {
+                        streams.push(Received {
+                            ssrc: packet.header.ssrc,
+                            highest: sequence,
+                            window_first: None,
+                            window_highest: 0,
+                            window_received: 0,
+                        });
+                        streams.last_mut().expect("just pushed")
+                    }
+                };
+                if sequence < stream.highest {
+                    tally.reordered += 1;
+                }
+                stream.highest = stream.highest.max(sequence);
+                if !tally.window_open {
+                    return;
+                }
+                match stream.window_first {
+                    None => {
+                        stream.window_first = Some(sequence);
+                        stream.window_highest = sequence;
+                    }
+                    Some(first) if sequence < first => return, // From before the window.
+                    Some(_) => stream.window_highest = stream.window_highest.max(sequence),
+                }
+                stream.window_received += 1;
+                tally.received += 1;
+                match stamp::read_stamp(&packet.payload) {
+                    Some(sent) => tally.delay.record(self.received_ns.saturating_sub(sent) / 1000),
+                    None => tally.unstamped += 1,
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn publish_due(&mut self, now: Instant, tally: &mut Tally) {
+        if !self.connected {
+            return;
+        }
+        let Kind::Publisher { media, tracks, keyframe_wanted } = &mut self.kind else { return };
+        for track in tracks.iter_mut() {
+            if now.saturating_duration_since(track.next_at) > MAX_LAG {
+                track.next_at = now;
+            }
+            while track.next_at <= now {
+                let sent = match track.kind {
+                    MediaKind::Audio => send_audio(&mut self.rtc, track, &media.audio, now),
+                    MediaKind::Video => match &media.video {
+                        Some(video) => {
+                            send_video(&mut self.rtc, track, video, keyframe_wanted, now)
+                        }
+                        None => 0,
+                    },
+                };
+                if tally.window_open {
+                    tally.sent += sent;
+                }
+            }
+        }
+    }
+}
+
+impl SendTrack {
+    fn new(mid: Mid, kind: MediaKind) -> Self {
+        SendTrack {
+            mid,
+            kind,
+            pt: None,
+            sequence: u64::from(rand_u16()),
+            rtp_time: u32::from(rand_u16()) << 8,
+            position: 0,
+            next_at: Instant::now(),
+        }
+    }
+
+    /// Writes one packet, stamped now.
+    fn write(&mut self, rtc: &mut Rtc, template: &[u8], marker: bool, now: Instant) -> u64 {
+        let Some(pt) = self.pt else { return 0 };
+        let mut payload = template.to_vec();
+        stamp::write_stamp(&mut payload, stamp::realtime_ns());
+        let write =
+            RtpWrite::new(pt, self.sequence.into(), self.rtp_time, now, Arc::<[u8]>::from(payload))
+                .marker(marker)
+                .nackable(true);
+        let mut api = rtc.direct_api();
+        let Some(stream) = api.stream_tx_by_mid(self.mid, None) else { return 0 };
+        stream.write_rtp(write);
+        self.sequence += 1;
+        1
+    }
+}
+
+fn send_audio(rtc: &mut Rtc, track: &mut SendTrack, clip: &AudioClip, now: Instant) -> u64 {
+    let packet = &clip.packets[track.position % clip.packets.len()];
+    let sent = track.write(rtc, packet, false, now);
+    track.position += 1;
+    track.rtp_time = track.rtp_time.wrapping_add(960);
+    track.next_at += Duration::from_millis(20);
+    sent
+}
+
+fn send_video(
+    rtc: &mut Rtc,
+    track: &mut SendTrack,
+    clip: &VideoClip,
+    keyframe_wanted: &mut bool,
+    now: Instant,
+) -> u64 {
+    if std::mem::take(keyframe_wanted) {
+        // A keyframe on request, as an encoder gives one: the clip starts with its IDR.
+        track.position = 0;
+    }
+    let frame = &clip.frames[track.position % clip.frames.len()];
+    let mut sent = 0;
+    for (i, payload) in frame.payloads.iter().enumerate() {
+        sent += track.write(rtc, payload, i + 1 == frame.payloads.len(), now);
+    }
+    track.position += 1;
+    track.rtp_time = track.rtp_time.wrapping_add(90_000 / clip.fps);
+    track.next_at += Duration::from_secs(1) / clip.fps;
+    sent
+}
+
+fn payload_type(rtc: &Rtc, kind: MediaKind) -> Option<Pt> {
+    let codec = match kind {
+        MediaKind::Audio => Codec::Opus,
+        MediaKind::Video => Codec::H264,
+    };
+    rtc.codec_config().params().iter().find(|p| p.spec().codec == codec).map(|p| p.pt())
+}
+
+/// A random start for sequence numbers and timestamps (RFC 3550), without a dependency.
+fn rand_u16() -> u16 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(Instant::now()) as u16
+}

@@ -1,0 +1,130 @@
+//! `troupe-load` against a real `troupe serve` for a few seconds, in small scenarios: the run
+//! completes and its JSON has sane, non-zero figures. No timing thresholds (machines are
+//! shared and noisy); BENCHMARKS.md has the real measurements.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+};
+
+struct Server {
+    child: Child,
+    url: String,
+    data_dir: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+fn unique(what: &str) -> std::path::PathBuf {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    std::env::temp_dir().join(format!("troupe-{what}-{}-{nanos}", std::process::id()))
+}
+
+fn start() -> Server {
+    let data_dir = unique("load-smoke");
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_troupe"))
+        .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log-level", "warn"])
+        .args(["--udp-ports", &format!("{port}-{port}")])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.split_whitespace().nth(3).unwrap().to_string();
+    Server { child, url, data_dir }
+}
+
+fn run_load(args: &[&str]) -> serde_json::Value {
+    let json = unique("load-smoke").with_extension("json");
+    let mut argv = vec!["troupe-load"];
+    argv.extend_from_slice(args);
+    argv.extend(["--json", json.to_str().unwrap()]);
+    let status = troupe_load::main_with_args(&argv);
+    assert_eq!(status, 0, "troupe-load {args:?} failed");
+    let text = std::fs::read_to_string(&json).unwrap();
+    let _ = std::fs::remove_file(&json);
+    serde_json::from_str(&text).unwrap()
+}
+
+fn positive(report: &serde_json::Value, field: &str) -> f64 {
+    let value = report[field].as_f64().unwrap_or_else(|| panic!("{field} missing: {report:#}"));
+    assert!(value.is_finite() && value > 0.0, "{field} = {value}: {report:#}");
+    value
+}
+
+#[test]
+fn a_small_meeting_is_measured_end_to_end() {
+    let server = start();
+    let pid = server.child.id().to_string();
+    let report = run_load(&[
+        "meeting",
+        "--url",
+        &server.url,
+        "--stages",
+        "1",
+        "--publishers",
+        "2",
+        "--duration",
+        "3s",
+        "--warmup",
+        "1s",
+        "--video-size",
+        "320x180",
+        "--video-bitrate",
+        "300k",
+        "--server-pid",
+        &pid,
+    ]);
+    let level = &report["levels"][0];
+    assert_eq!(level["subscriptions"], 2, "each host subscribes to the other: {report:#}");
+    assert_eq!(level["failures"], 0, "{report:#}");
+    let forwarded = positive(&report, "packets_forwarded");
+    assert!(level["packets_sent"].as_f64().unwrap() > 0.0);
+    assert_eq!(level["packets_unstamped"], 0, "every payload arrives with its stamp: {report:#}");
+    let loss = report["loss_pct"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&loss), "{loss}");
+    let p50 = positive(&report, "delay_p50_ms");
+    assert!(report["delay_p99_ms"].as_f64().unwrap() >= p50);
+    let join = positive(&report, "join_p50_ms");
+    assert!(report["join_p99_ms"].as_f64().unwrap() >= join);
+    positive(&report, "server_cpu_us_per_packet");
+    positive(&report, "server_rss_mb");
+    assert!(forwarded > 100.0, "a few seconds of audio and video: {forwarded} packets");
+}
+
+#[test]
+fn the_control_plane_benchmark_counts_requests() {
+    let server = start();
+    let pid = server.child.id().to_string();
+    let report = run_load(&[
+        "control",
+        "--url",
+        &server.url,
+        "--concurrency",
+        "2",
+        "--duration",
+        "1s",
+        "--server-pid",
+        &pid,
+    ]);
+    assert_eq!(report["errors"], 0, "{report:#}");
+    positive(&report, "requests_per_s");
+    positive(&report, "latency_p50_ms");
+    positive(&report, "server_cpu_us_per_request");
+    let ops = report["operations"].as_array().unwrap();
+    assert!(
+        ops.iter().all(|op| op["requests"].as_u64().unwrap() > 0),
+        "every operation ran: {report:#}"
+    );
+}
