@@ -14,7 +14,8 @@ Examples:
 
 What is measured (over a window of --duration, after every subscription received its first
 packet and --warmup passed):
-  loss         per subscribed stream, packets missing by sequence number after NACK/RTX repair
+  loss         per subscribed stream, packets missing by sequence number (without repair: the
+               subscribers send no NACKs, unless --receive str0m)
   delay        kernel receive time minus the publisher's send stamp (same host clock)
   join         from the subscribe request (WHIP POST, Janus join) to the first forwarded packet
   server CPU   utime+stime of --server-pid over the window, per packet the subscribers received
@@ -125,6 +126,20 @@ pub struct Args {
     /// e.g. a veth into the server's network namespace).
     #[arg(long, default_value = "127.0.0.1")]
     pub local_ip: std::net::Ipv4Addr,
+
+    /// Give each peer an address of its own from this IPv4 prefix (e.g. 10.200.0.0/16), all
+    /// on one socket per event loop, instead of a socket per peer on --local-ip: far fewer
+    /// system calls per packet. The prefix must be local to this host (`ip route add local
+    /// 10.200.0.0/16 dev lo`) and routed to it from the server; 127.0.0.0/8 already is.
+    #[arg(long)]
+    pub peer_net: Option<crate::endpoint::Prefix>,
+
+    /// How subscribers take in media: `direct` decrypts each SRTP packet with the session's
+    /// keys and counts it (str0m sees only STUN, DTLS and RTCP; no NACKs, so loss is measured
+    /// without repair); `str0m` hands every packet to str0m (NACK/RTX repair before counting,
+    /// several times the tool's CPU per packet).
+    #[arg(long, value_enum, default_value_t = crate::peer::ReceivePath::Direct)]
+    pub receive: crate::peer::ReceivePath,
 
     /// Event loop threads driving the peers.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]

@@ -1,10 +1,14 @@
 //! An event loop: one thread driving many peers — str0m's timers and the publishers' frames on
-//! a tick, datagrams as epoll reports them, each peer's output sent in one `sendmmsg`. A run
-//! has one loop or a few (`--threads`); the signaling threads hand them connected-to-be peers
-//! through a channel, and the run opens and closes measurement windows the same way.
+//! a tick, datagrams as epoll reports them (from the peers' own sockets, or from the loop's
+//! socket they share, see [`crate::endpoint`]), each peer's output sent in one `sendmmsg`. A
+//! run has one loop or a few (`--threads`); the signaling threads hand them connected-to-be
+//! peers through a channel, and the run opens and closes measurement windows the same way.
 
 use std::{
+    collections::HashMap,
     io,
+    net::{IpAddr, Ipv4Addr, UdpSocket},
+    os::fd::AsRawFd,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -62,17 +66,31 @@ impl Drop for LoopHandle {
     }
 }
 
-/// Starts a loop that gives its peers the time every `tick` (and sooner when a datagram comes).
-pub fn spawn(index: usize, tick: Duration, progress: Arc<Progress>) -> io::Result<LoopHandle> {
+/// Starts a loop that gives its peers the time every `tick` (and sooner when a datagram comes);
+/// `shared` is the socket its peers share, if they do.
+pub fn spawn(
+    index: usize,
+    tick: Duration,
+    progress: Arc<Progress>,
+    shared: Option<Arc<UdpSocket>>,
+) -> io::Result<LoopHandle> {
     let (commands, receiver) = mpsc::channel();
     let poller = Poller::new()?;
+    if let Some(socket) = &shared {
+        poller.add(socket.as_raw_fd(), SHARED)?;
+    }
     let thread = thread::Builder::new().name(format!("load-loop-{index}")).spawn(move || {
         let mut state = LoopState {
             peers: Vec::new(),
             free: Vec::new(),
             poller,
+            shared,
+            by_ip: HashMap::new(),
+            touched: Vec::new(),
+            marked: Vec::new(),
             batch: ReceiveBatch::default(),
             tally: Tally::default(),
+            reported: (0, 0),
             progress,
             tick,
         };
@@ -81,12 +99,23 @@ pub fn spawn(index: usize, tick: Duration, progress: Arc<Progress>) -> io::Resul
     Ok(LoopHandle { commands, thread: Some(thread) })
 }
 
+/// The epoll token of the shared socket (peers' own sockets have their slot as token).
+const SHARED: u64 = u64::MAX;
+
 struct LoopState {
     peers: Vec<Option<Peer>>,
     free: Vec<usize>,
     poller: Poller,
+    /// The socket the loop's peers share, and which peer each of its addresses is.
+    shared: Option<Arc<UdpSocket>>,
+    by_ip: HashMap<Ipv4Addr, usize>,
+    /// Peers that got datagrams in the current shared-socket batch (and a flag per slot).
+    touched: Vec<usize>,
+    marked: Vec<bool>,
     batch: ReceiveBatch,
     tally: Tally,
+    /// Joins and received packets already added to the progress counters.
+    reported: (usize, u64),
     progress: Arc<Progress>,
     tick: Duration,
 }
@@ -115,6 +144,18 @@ impl LoopState {
             }
             let now = Instant::now();
             for &token in &ready {
+                if token == SHARED {
+                    self.receive_shared(now);
+                    for i in 0..self.touched.len() {
+                        let slot = self.touched[i];
+                        if let Some(due) =
+                            self.peers.get(slot).and_then(|p| p.as_ref()).map(Peer::next_due)
+                        {
+                            next_scan = next_scan.min(due.max(now + self.tick));
+                        }
+                    }
+                    continue;
+                }
                 self.receive(token as usize, now);
                 if let Some(due) =
                     self.peers.get(token as usize).and_then(|p| p.as_ref()).map(Peer::next_due)
@@ -122,6 +163,7 @@ impl LoopState {
                     next_scan = next_scan.min(due.max(now + self.tick));
                 }
             }
+            self.report_progress();
         }
     }
 
@@ -129,13 +171,22 @@ impl LoopState {
         match command {
             Command::Add(peer) => {
                 let slot = self.free.pop().unwrap_or(self.peers.len());
-                if let Err(e) = self.poller.add(peer.fd(), slot as u64) {
+                let registered = match (peer.own_fd(), peer.local_addr().ip()) {
+                    (Some(fd), _) => self.poller.add(fd, slot as u64),
+                    (None, IpAddr::V4(ip)) if self.shared.is_some() => {
+                        self.by_ip.insert(ip, slot);
+                        Ok(())
+                    }
+                    (None, _) => Err(io::Error::other("a shared-socket peer on another loop")),
+                };
+                if let Err(e) = registered {
                     self.tally.failures.push((peer.group, format!("epoll: {e}")));
                     self.progress.failed.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
                 if slot == self.peers.len() {
                     self.peers.push(Some(*peer));
+                    self.marked.push(false);
                 } else {
                     self.peers[slot] = Some(*peer);
                 }
@@ -151,7 +202,9 @@ impl LoopState {
                 for peer in self.peers.iter_mut().flatten() {
                     peer.end_window(&mut self.tally);
                 }
+                self.report_progress();
                 let tally = std::mem::take(&mut self.tally);
+                self.reported = (0, 0);
                 let _ = reply.send(tally);
             }
         }
@@ -163,10 +216,8 @@ impl LoopState {
         for slot in 0..self.peers.len() {
             let Some(peer) = self.peers[slot].as_mut() else { continue };
             if peer.next_due() <= now {
-                let joins = self.tally.joins.len();
-                let received = self.tally.received;
                 peer.on_time(now, &mut self.tally);
-                self.after(slot, joins, received);
+                self.after(slot);
             }
             if let Some(peer) = self.peers[slot].as_ref() {
                 next = next.min(peer.next_due());
@@ -175,12 +226,12 @@ impl LoopState {
         next.max(now + self.tick)
     }
 
+    /// Receives what a peer's own socket has.
     fn receive(&mut self, slot: usize, now: Instant) {
         let Some(peer) = self.peers.get_mut(slot).and_then(Option::as_mut) else { return };
-        let joins = self.tally.joins.len();
-        let received = self.tally.received;
+        let Some(fd) = peer.own_fd() else { return };
         loop {
-            let n = match self.batch.receive(peer.fd()) {
+            let n = match self.batch.receive(fd) {
                 Ok(n) => n,
                 Err(e) => {
                     eprintln!("troupe-load: receive failed: {e}");
@@ -195,11 +246,59 @@ impl LoopState {
                 break;
             }
         }
-        self.after(slot, joins, received);
+        self.after(slot);
+    }
+
+    /// Receives what the shared socket has, each datagram for the peer at its destination
+    /// address; then runs [`LoopState::after`] once for each peer that got something.
+    fn receive_shared(&mut self, now: Instant) {
+        let Some(fd) = self.shared.as_ref().map(|s| s.as_raw_fd()) else { return };
+        self.touched.clear();
+        loop {
+            let n = match self.batch.receive(fd) {
+                Ok(n) => n,
+                Err(e) => {
+                    eprintln!("troupe-load: receive failed: {e}");
+                    0
+                }
+            };
+            for i in 0..n {
+                let Some(&slot) = self.batch.destination(i).and_then(|ip| self.by_ip.get(&ip))
+                else {
+                    continue; // A peer that is gone.
+                };
+                let Some(peer) = self.peers.get_mut(slot).and_then(Option::as_mut) else {
+                    continue;
+                };
+                let (source, data, at) = self.batch.datagram(i);
+                peer.on_datagram(now, source, data, at, &mut self.tally);
+                if !self.marked[slot] {
+                    self.marked[slot] = true;
+                    self.touched.push(slot);
+                }
+            }
+            if n < crate::udp::BATCH {
+                break;
+            }
+        }
+        for i in 0..self.touched.len() {
+            let slot = self.touched[i];
+            self.marked[slot] = false;
+            self.after(slot);
+        }
+    }
+
+    /// Adds the joins and packets counted since the last call to the progress counters.
+    fn report_progress(&mut self) {
+        let (joins, received) = (self.tally.joins.len(), self.tally.received);
+        let p = &self.progress;
+        p.joined.fetch_add(joins.saturating_sub(self.reported.0) as u64, Ordering::Relaxed);
+        p.received.fetch_add(received.saturating_sub(self.reported.1), Ordering::Relaxed);
+        self.reported = (joins, received);
     }
 
     /// After a peer ran: sends its output, counts, drops it if it failed.
-    fn after(&mut self, slot: usize, joins_before: usize, received_before: u64) {
+    fn after(&mut self, slot: usize) {
         let Some(peer) = self.peers[slot].as_mut() else { return };
         let (sent, refused) = peer.flush();
         let p = &self.progress;
@@ -208,8 +307,6 @@ impl LoopState {
         }
         p.datagrams_out.fetch_add(sent, Ordering::Relaxed);
         p.send_refused.fetch_add(refused, Ordering::Relaxed);
-        p.joined.fetch_add((self.tally.joins.len() - joins_before) as u64, Ordering::Relaxed);
-        p.received.fetch_add(self.tally.received - received_before, Ordering::Relaxed);
         if let Some(why) = peer.failed() {
             if p.failed.load(Ordering::Relaxed) < 5 {
                 eprintln!(
@@ -220,7 +317,13 @@ impl LoopState {
             self.tally.failures.push((peer.group, why.to_string()));
             p.failed.fetch_add(1, Ordering::Relaxed);
             p.peers.fetch_sub(1, Ordering::Relaxed);
-            self.poller.remove(peer.fd());
+            match (peer.own_fd(), peer.local_addr().ip()) {
+                (Some(fd), _) => self.poller.remove(fd),
+                (None, IpAddr::V4(ip)) => {
+                    self.by_ip.remove(&ip);
+                }
+                (None, IpAddr::V6(_)) => {}
+            }
             self.peers[slot] = None;
             self.free.push(slot);
         }

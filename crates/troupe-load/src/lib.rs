@@ -6,8 +6,11 @@
 //!   control-plane benchmark. [`report`]: the table and the JSON.
 //! - [`target`]: signaling with Troupe (IVS API with SigV4, WHIP) or Janus (VideoRoom).
 //! - [`peer`]: one WebRTC connection (str0m, RTP mode) publishing the clip or checking what it
-//!   receives; [`event_loop`]: a thread driving many of them; [`udp`]: batched, timestamped
-//!   socket I/O; [`media`]: the encoded clip, H.264 packetization, send-time stamps.
+//!   receives ([`receive`]); [`event_loop`]: a thread driving many of them; [`endpoint`]: a
+//!   socket per peer or one shared per loop; [`udp`]: batched, timestamped socket I/O; [`media`]: the encoded clip, H.264 packetization, send-time
+//!   stamps.
+//! - The subscribers' direct receive path: [`keytap`] (the SRTP keys of str0m's DTLS
+//!   handshake), [`srtp`] (decryption), [`rtp`] (headers).
 //! - [`histogram`], [`procfs`] (CPU and RSS), [`http`] (a small HTTP/1.1 client).
 //!
 //! Must not touch: the server's crates. It is a client, and talks to servers only over the
@@ -15,14 +18,19 @@
 
 pub mod cli;
 pub mod control;
+pub mod endpoint;
 pub mod event_loop;
 pub mod histogram;
 pub mod http;
+pub mod keytap;
 pub mod media;
 pub mod peer;
 pub mod procfs;
+pub mod receive;
 pub mod report;
+pub mod rtp;
 pub mod run;
+pub mod srtp;
 pub mod target;
 pub mod udp;
 

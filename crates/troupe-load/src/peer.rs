@@ -2,14 +2,19 @@
 //! looped clip paced like an encoder — a video frame every 1/fps with all its packets, an Opus
 //! packet every 20 ms, each stamped with its send time — or a subscription checking what
 //! arrives: sequence continuity per stream (gaps are loss), forwarding delay from the stamps,
-//! and the join time (signaling start to first forwarded packet). Subscribers never
-//! depacketize or decode: the tool's own cost per packet stays a decrypt and a few reads.
+//! and the join time (signaling start to first forwarded packet) — see [`crate::receive`].
+//! Subscribers never depacketize or decode. By default ([`ReceivePath::Direct`]) they do not hand
+//! media packets to str0m at all: each is authenticated and decrypted with the session's SRTP
+//! keys ([`crate::srtp`]) and counted, so the tool's cost per packet is a system call's share,
+//! an AES pass and a few reads — and, since str0m never sees them, subscribers send no NACKs:
+//! loss is then measured without repair. [`ReceivePath::Str0m`] keeps str0m's full receive path
+//! (NACK/RTX repair, receiver reports) at several times the cost.
 //!
 //! Sans-IO apart from owning its socket: the event loop feeds it datagrams and the time.
 
 use std::{
-    net::{SocketAddr, UdpSocket},
-    os::fd::{AsRawFd, RawFd},
+    net::SocketAddr,
+    os::fd::RawFd,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -21,24 +26,50 @@ use str0m::{
     format::Codec,
     media::{Direction, MediaKind, Mid, Pt},
     net::{Protocol, Receive, Transmit},
-    rtp::{RtpWrite, Ssrc},
+    rtp::RtpWrite,
 };
 
 use crate::{
+    endpoint::{Endpoints, PeerSocket},
     histogram::Histogram,
+    keytap::{self, KeySlot},
     media::{
         clip::{AudioClip, VideoClip},
         stamp,
     },
-    udp,
+    receive::Streams,
+    rtp,
+    srtp::SrtpReceiver,
 };
 
 /// What publishers send; shared by all of them.
 pub struct Media {
     pub video: Option<VideoClip>,
     pub audio: AudioClip,
-    /// The address peers bind (`--local-ip`).
-    pub local_ip: std::net::Ipv4Addr,
+    /// Where peers' sockets come from (`--local-ip`, `--peer-net`).
+    pub endpoints: Endpoints,
+    /// How subscribers take in media packets.
+    pub receive: ReceivePath,
+}
+
+/// How a subscriber takes in forwarded media packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReceivePath {
+    /// Decrypt each SRTP packet with the session's keys and count it; str0m sees only STUN,
+    /// DTLS and RTCP. No NACKs are sent: loss is measured without repair.
+    Direct,
+    /// Hand every datagram to str0m (SRTP, NACK register, receiver reports): losses are
+    /// NACKed and repaired by RTX before they are counted.
+    Str0m,
+}
+
+impl ReceivePath {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReceivePath::Direct => "direct",
+            ReceivePath::Str0m => "str0m",
+        }
+    }
 }
 
 /// What a peer does, and with which media.
@@ -69,6 +100,8 @@ pub struct Tally {
     pub unstamped: u64,
     /// Packets that arrived after a later one of their stream.
     pub reordered: u64,
+    /// Media packets that did not authenticate (direct receive; not counted as received).
+    pub rejected: u64,
     /// Join times (signaling start to first forwarded packet), µs, with the peer's group.
     pub joins: Vec<(usize, u64)>,
     /// Peers that failed to connect or were disconnected, with their group.
@@ -85,22 +118,26 @@ struct SendTrack {
     next_at: Instant,
 }
 
-struct Received {
-    ssrc: Ssrc,
-    highest: u64,
-    window_first: Option<u64>,
-    window_highest: u64,
-    window_received: u64,
-}
-
 enum Kind {
-    Publisher { media: Arc<Media>, tracks: Vec<SendTrack>, keyframe_wanted: bool },
-    Subscriber { streams: Vec<Received>, joined: bool },
+    Publisher {
+        media: Arc<Media>,
+        tracks: Vec<SendTrack>,
+        keyframe_wanted: bool,
+    },
+    Subscriber {
+        streams: Streams,
+        /// Direct receive: where the handshake's keys arrive, and the decryptor once they
+        /// have.
+        keys: Option<Arc<KeySlot>>,
+        srtp: Option<SrtpReceiver>,
+        /// Payload types of retransmissions (not counted as media).
+        rtx: Vec<u8>,
+    },
 }
 
 pub struct Peer {
     rtc: Rtc,
-    socket: UdpSocket,
+    socket: PeerSocket,
     local: SocketAddr,
     pending: Option<SdpPendingOffer>,
     kind: Kind,
@@ -164,16 +201,23 @@ impl Peer {
     }
 
     fn new(role: Role, media: &Arc<Media>, group: usize) -> Result<Peer> {
-        let socket = udp::bind_peer_socket(media.local_ip).context("binding a UDP socket")?;
+        let socket = media.endpoints.next()?;
         let local = socket.local_addr()?;
         let now = Instant::now();
-        let mut rtc = config().build(now);
+        let direct = matches!(role, Role::Subscribe { .. }) && media.receive == ReceivePath::Direct;
+        let keys = direct.then(|| Arc::new(KeySlot::default()));
+        let mut rtc = match &keys {
+            Some(slot) => keytap::build_with_slot(config(), now, slot.clone()),
+            None => config().build(now),
+        };
         rtc.add_local_candidate(Candidate::host(local, "udp").context("a host candidate")?);
         let kind = match role {
             Role::Publish { .. } => {
                 Kind::Publisher { media: media.clone(), tracks: Vec::new(), keyframe_wanted: false }
             }
-            Role::Subscribe { .. } => Kind::Subscriber { streams: Vec::new(), joined: false },
+            Role::Subscribe { .. } => {
+                Kind::Subscriber { streams: Streams::default(), keys, srtp: None, rtx: Vec::new() }
+            }
         };
         Ok(Peer {
             rtc,
@@ -204,8 +248,18 @@ impl Peer {
         Ok(())
     }
 
-    pub fn fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
+    /// The peer's own socket, to watch (none when it shares its loop's).
+    pub fn own_fd(&self) -> Option<RawFd> {
+        self.socket.own_fd()
+    }
+
+    /// The loop whose shared socket the peer uses, if it shares one.
+    pub fn loop_index(&self) -> Option<usize> {
+        self.socket.loop_index()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
     }
 
     pub fn is_publisher(&self) -> bool {
@@ -260,8 +314,11 @@ impl Peer {
         received_ns: u64,
         tally: &mut Tally,
     ) {
-        let Ok(contents) = data.try_into() else { return };
         self.received_ns = received_ns;
+        if self.connected && rtp::is_rtp(data) && self.receive_direct(now, data, tally) {
+            return;
+        }
+        let Ok(contents) = data.try_into() else { return };
         let input = Input::Receive(
             now,
             Receive { proto: Protocol::Udp, source, destination: self.local, contents },
@@ -278,7 +335,7 @@ impl Peer {
         if self.transmits.is_empty() {
             return (0, 0);
         }
-        let counts = udp::send_all(self.socket.as_raw_fd(), &self.transmits);
+        let counts = self.socket.send(&self.transmits);
         self.transmits.clear();
         counts
     }
@@ -286,22 +343,44 @@ impl Peer {
     /// Starts a measurement window: the streams' window counters start from the next packet.
     pub fn begin_window(&mut self) {
         if let Kind::Subscriber { streams, .. } = &mut self.kind {
-            for s in streams {
-                s.window_first = None;
-                s.window_received = 0;
-            }
+            streams.begin_window();
         }
     }
 
     /// Ends a window: adds the packets the window should have brought (by sequence number).
     pub fn end_window(&mut self, tally: &mut Tally) {
         if let Kind::Subscriber { streams, .. } = &mut self.kind {
-            for s in streams.iter_mut() {
-                if let Some(first) = s.window_first.take() {
-                    tally.expected += s.window_highest - first + 1;
-                }
-            }
+            streams.end_window(tally);
         }
+    }
+
+    /// The direct receive path of a subscriber's media packet; false when the packet is
+    /// str0m's to handle (a publisher, [`ReceivePath::Str0m`], no keys yet).
+    fn receive_direct(&mut self, now: Instant, data: &[u8], tally: &mut Tally) -> bool {
+        let Kind::Subscriber { streams, keys: Some(keys), srtp, rtx } = &mut self.kind else {
+            return false;
+        };
+        if srtp.is_none() {
+            *srtp = keys.get().and_then(|k| SrtpReceiver::new(&k, &keytap::provider()));
+            *rtx = resend_payload_types(&self.rtc);
+        }
+        let Some(srtp) = srtp else { return false };
+        let Some(header) = rtp::Header::parse(data) else { return true };
+        if rtx.contains(&header.payload_type) {
+            return true; // A repair; none come unless asked for, and we never ask.
+        }
+        let extended = streams.extend(header.ssrc, header.sequence);
+        let Some(payload) =
+            srtp.open(data, &header, extended).and_then(|p| rtp::strip_padding(p, header.padding))
+        else {
+            if tally.window_open {
+                tally.rejected += 1;
+            }
+            return true;
+        };
+        let (started, group, received_ns) = (self.started, self.group, self.received_ns);
+        streams.record(header.ssrc, extended, payload, received_ns, now, started, group, tally);
+        true
     }
 
     fn fail(&mut self, why: &str) {
@@ -365,48 +444,17 @@ impl Peer {
                 }
             }
             Event::RtpPacket(packet) => {
-                let Kind::Subscriber { streams, joined } = &mut self.kind else { return };
-                if !*joined {
-                    *joined = true;
-                    tally
-                        .joins
-                        .push((self.group, now.duration_since(self.started).as_micros() as u64));
-                }
-                let sequence = *packet.seq_no;
-                let stream = match streams.iter().position(|s| s.ssrc == packet.header.ssrc) {
-                    Some(i) => &mut streams[i],
-                    None => {
-                        streams.push(Received {
-                            ssrc: packet.header.ssrc,
-                            highest: sequence,
-                            window_first: None,
-                            window_highest: 0,
-                            window_received: 0,
-                        });
-                        streams.last_mut().expect("just pushed")
-                    }
-                };
-                if sequence < stream.highest {
-                    tally.reordered += 1;
-                }
-                stream.highest = stream.highest.max(sequence);
-                if !tally.window_open {
-                    return;
-                }
-                match stream.window_first {
-                    None => {
-                        stream.window_first = Some(sequence);
-                        stream.window_highest = sequence;
-                    }
-                    Some(first) if sequence < first => return, // From before the window.
-                    Some(_) => stream.window_highest = stream.window_highest.max(sequence),
-                }
-                stream.window_received += 1;
-                tally.received += 1;
-                match stamp::read_stamp(&packet.payload) {
-                    Some(sent) => tally.delay.record(self.received_ns.saturating_sub(sent) / 1000),
-                    None => tally.unstamped += 1,
-                }
+                let Kind::Subscriber { streams, .. } = &mut self.kind else { return };
+                streams.record(
+                    *packet.header.ssrc,
+                    *packet.seq_no,
+                    &packet.payload,
+                    self.received_ns,
+                    now,
+                    self.started,
+                    self.group,
+                    tally,
+                );
             }
             _ => {}
         }
@@ -498,6 +546,11 @@ fn send_video(
     track.rtp_time = track.rtp_time.wrapping_add(90_000 / clip.fps);
     track.next_at += Duration::from_secs(1) / clip.fps;
     sent
+}
+
+/// The payload types a session negotiated for retransmissions (RTX).
+fn resend_payload_types(rtc: &Rtc) -> Vec<u8> {
+    rtc.codec_config().params().iter().filter_map(|p| p.resend()).map(|pt| *pt).collect()
 }
 
 fn payload_type(rtc: &Rtc, kind: MediaKind) -> Option<Pt> {

@@ -28,6 +28,8 @@ pub struct Level {
     pub packets_expected: u64,
     pub packets_unstamped: u64,
     pub packets_reordered: u64,
+    /// Packets that did not authenticate (direct receive): counted as lost.
+    pub packets_rejected: u64,
     pub forwarded_per_s: f64,
     pub loss_pct: f64,
     pub delay_p50_ms: f64,
@@ -45,6 +47,9 @@ pub struct Level {
     pub server_rss_per_subscription_kb: Option<f64>,
     pub tool_cpu_pct: f64,
     pub tool_cpu_us_per_packet: f64,
+    /// The tool's CPU per packet over the server's: how much of the machine the measuring
+    /// takes compared with what is measured.
+    pub tool_to_server_cpu: Option<f64>,
 }
 
 pub struct LevelInput<'a> {
@@ -94,6 +99,7 @@ impl Level {
             packets_expected: t.expected,
             packets_unstamped: t.unstamped,
             packets_reordered: t.reordered,
+            packets_rejected: t.rejected,
             forwarded_per_s: round(forwarded as f64 / secs, 1),
             loss_pct: if t.expected == 0 {
                 0.0
@@ -117,6 +123,10 @@ impl Level {
             }),
             tool_cpu_pct: round(100.0 * i.own_cpu.as_secs_f64() / secs, 1),
             tool_cpu_us_per_packet: per_packet(i.own_cpu),
+            tool_to_server_cpu: i
+                .server_cpu
+                .filter(|c| !c.is_zero())
+                .map(|c| round(i.own_cpu.as_secs_f64() / c.as_secs_f64(), 3)),
         }
     }
 
@@ -131,7 +141,7 @@ impl Level {
 
     pub fn one_line(&self, good: bool) -> String {
         format!(
-            "level {}: {} subscriptions, {:.0} pkt/s forwarded, loss {:.3} %, delay p50 {:.2} ms p99 {:.2} ms, server {} µs/pkt — {}",
+            "level {}: {} subscriptions, {:.0} pkt/s forwarded, loss {:.3} %, delay p50 {:.2} ms p99 {:.2} ms, server {} µs/pkt, tool {:.2} µs/pkt — {}",
             self.level,
             self.subscriptions,
             self.forwarded_per_s,
@@ -139,6 +149,7 @@ impl Level {
             self.delay_p50_ms,
             self.delay_p99_ms,
             self.server_cpu_us_per_packet.map_or("?".into(), |v| format!("{v:.2}")),
+            self.tool_cpu_us_per_packet,
             if good { "good" } else { "over the limits" }
         )
     }
@@ -152,6 +163,12 @@ pub struct Report {
     pub date: String,
     pub ramp: bool,
     pub media: MediaInfo,
+    /// How subscribers took in media (`direct` or `str0m`), and whether they NACKed losses
+    /// (with `direct` they do not: loss is measured without repair).
+    pub receive: String,
+    pub nack_repair: bool,
+    /// Whether peers shared a socket per event loop (`--peer-net`) or had one each.
+    pub peer_sockets: String,
     pub levels: Vec<Level>,
     /// The ramp's last level within the limits (stages for a meeting, viewers otherwise).
     pub last_good_level: Option<usize>,
@@ -167,6 +184,7 @@ pub struct Report {
     pub server_rss_per_subscription_kb: Option<f64>,
     pub packets_forwarded: u64,
     pub tool_cpu_us_per_packet: f64,
+    pub tool_to_server_cpu: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -194,6 +212,9 @@ impl Report {
                 video_encoded_kbps: media.video.as_ref().map(|v| v.encoded_bps / 1000),
                 audio_encoded_kbps: media.audio.encoded_bps / 1000,
             },
+            receive: args.receive.name().into(),
+            nack_repair: args.receive == crate::peer::ReceivePath::Str0m,
+            peer_sockets: if args.peer_net.is_some() { "shared" } else { "per-peer" }.into(),
             levels: Vec::new(),
             last_good_level: None,
             last_good_load: None,
@@ -207,6 +228,7 @@ impl Report {
             server_rss_per_subscription_kb: None,
             packets_forwarded: 0,
             tool_cpu_us_per_packet: 0.0,
+            tool_to_server_cpu: None,
         }
     }
 
@@ -234,6 +256,7 @@ impl Report {
             self.server_rss_per_subscription_kb = l.server_rss_per_subscription_kb;
             self.packets_forwarded = l.packets_forwarded;
             self.tool_cpu_us_per_packet = l.tool_cpu_us_per_packet;
+            self.tool_to_server_cpu = l.tool_to_server_cpu;
         }
     }
 
@@ -252,12 +275,21 @@ impl Report {
             )),
             self.media.audio_encoded_kbps
         );
+        out.push_str(&format!(
+            "subscribers: {}; peers on {} sockets\n",
+            if self.nack_repair {
+                "str0m receive path, losses NACKed and repaired before counting"
+            } else {
+                "SRTP decrypted directly, no NACKs (loss without repair)"
+            },
+            self.peer_sockets
+        ));
         out.push_str(
-            "level stages pubs viewers subs  fwd pkt/s  loss %  delay p50/p99/max ms  join p50/p99 ms  server µs/pkt  cpu %  RSS MB  KB/sub  tool µs/pkt  failed\n",
+            "level stages pubs viewers subs  fwd pkt/s  loss %  delay p50/p99/max ms  join p50/p99 ms  server µs/pkt  cpu %  RSS MB  KB/sub  tool µs/pkt  tool/server  failed\n",
         );
         for l in &self.levels {
             out.push_str(&format!(
-                "{:>5} {:>6} {:>4} {:>7} {:>4} {:>10.0} {:>7.3} {:>8.2}/{:.2}/{:.1} {:>9.1}/{:.1} {:>14} {:>6} {:>7} {:>7} {:>12.2} {:>7}\n",
+                "{:>5} {:>6} {:>4} {:>7} {:>4} {:>10.0} {:>7.3} {:>8.2}/{:.2}/{:.1} {:>9.1}/{:.1} {:>14} {:>6} {:>7} {:>7} {:>12.2} {:>12} {:>7}\n",
                 l.level,
                 l.stages,
                 l.publishers,
@@ -275,6 +307,7 @@ impl Report {
                 opt(l.server_rss_mb, 0),
                 opt(l.server_rss_per_subscription_kb, 0),
                 l.tool_cpu_us_per_packet,
+                opt(l.tool_to_server_cpu, 2),
                 l.failures,
             ));
         }

@@ -17,6 +17,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::{
     cli::{Args, Scenario},
+    endpoint::Endpoints,
     event_loop::{self, Command, LoopHandle, Progress},
     histogram::Histogram,
     media::clip::{self, VideoSpec},
@@ -129,12 +130,17 @@ pub fn run(args: &Args) -> Result<Report> {
         })
         .transpose()?;
     let audio = clip::encode_audio(args.audio_bitrate, 2)?;
-    let media = Arc::new(Media { video, audio, local_ip: args.local_ip });
+    let threads = args.threads as usize;
+    let endpoints = match args.peer_net {
+        Some(prefix) => Endpoints::shared(prefix, threads)?,
+        None => Endpoints::PerPeer(args.local_ip),
+    };
     let progress = Arc::new(Progress::default());
-    let loops = (0..args.threads as usize)
-        .map(|i| event_loop::spawn(i, args.tick, progress.clone()))
+    let loops = (0..threads)
+        .map(|i| event_loop::spawn(i, args.tick, progress.clone(), endpoints.loop_socket(i)))
         .collect::<std::io::Result<Vec<_>>>()
         .context("starting the event loops")?;
+    let media = Arc::new(Media { video, audio, endpoints, receive: args.receive });
     let mut run = MediaRun {
         args,
         shape,
@@ -278,7 +284,9 @@ impl MediaRun<'_> {
     }
 
     fn hand_over(&self, peer: crate::peer::Peer) {
-        let i = self.next_loop.fetch_add(1, Ordering::Relaxed) % self.loops.len();
+        // A peer on a shared socket belongs to the loop that reads that socket.
+        let i = peer.loop_index().unwrap_or_else(|| self.next_loop.fetch_add(1, Ordering::Relaxed))
+            % self.loops.len();
         self.loops[i].send(Command::Add(Box::new(peer)));
     }
 

@@ -1,9 +1,9 @@
-//! UDP for many peers on one thread: each peer has its own socket (the server tells
-//! subscriptions apart by their address), and a loop receives a batch from whichever sockets
-//! epoll says are readable — with the kernel's receive timestamp of each datagram, so that a
+//! UDP for many peers on one thread: a loop receives a batch from whichever sockets epoll
+//! says are readable — with the kernel's receive timestamp of each datagram, so that a
 //! forwarding delay is measured to the moment the packet arrived, not to when the loop got to
-//! it — and sends each peer's datagrams in one `sendmmsg`. The buffers belong to the loop,
-//! not to the peers, so a peer costs a socket and nothing more here.
+//! it, and the destination address, which names the peer on a socket peers share (see
+//! [`crate::endpoint`]) — and sends each peer's datagrams in one `sendmmsg`, from the peer's
+//! own address. The buffers belong to the loop, not to the peers.
 
 use std::{
     io,
@@ -16,18 +16,38 @@ use str0m::net::Transmit;
 /// Datagrams per system call.
 pub const BATCH: usize = 32;
 const DATAGRAM: usize = 2048;
-/// Room for one SCM_TIMESTAMPNS control message.
-const CONTROL: usize = 64;
+/// Room for an SCM_TIMESTAMPNS and an IP_PKTINFO control message.
+const CONTROL: usize = 128;
 
 /// A peer's socket: on `ip`, an ephemeral port, non-blocking, receive timestamps on, and
 /// buffers large enough for a keyframe burst.
 pub fn bind_peer_socket(ip: Ipv4Addr) -> io::Result<UdpSocket> {
-    let socket = UdpSocket::bind(SocketAddr::from((ip, 0)))?;
+    bind(SocketAddr::from((ip, 0)), 1 << 20)
+}
+
+/// A socket many peers share (see [`crate::endpoint`]): on every address, an ephemeral port,
+/// with each datagram's destination address reported (IP_PKTINFO), and `buffer` bytes of
+/// kernel buffer each way (beyond `net.core.rmem_max` when run as root).
+pub fn bind_shared_socket(buffer: i32) -> io::Result<UdpSocket> {
+    let socket = bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), buffer)?;
+    set_option(socket.as_raw_fd(), libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
+    Ok(socket)
+}
+
+fn bind(address: SocketAddr, buffer: i32) -> io::Result<UdpSocket> {
+    let socket = UdpSocket::bind(address)?;
     socket.set_nonblocking(true)?;
     let fd = socket.as_raw_fd();
     set_option(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
-    set_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20)?;
-    set_option(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, 1 << 20)?;
+    for (forced, plain) in
+        [(libc::SO_RCVBUFFORCE, libc::SO_RCVBUF), (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF)]
+    {
+        // The forced option needs CAP_NET_ADMIN; without it the plain one, capped by the
+        // kernel's maximum, has to do.
+        if set_option(fd, libc::SOL_SOCKET, forced, buffer).is_err() {
+            set_option(fd, libc::SOL_SOCKET, plain, buffer)?;
+        }
+    }
     Ok(socket)
 }
 
@@ -52,6 +72,7 @@ pub struct ReceiveBatch {
     controls: Vec<[u8; CONTROL]>,
     lengths: [usize; BATCH],
     stamps: [u64; BATCH],
+    destinations: [Option<Ipv4Addr>; BATCH],
     count: usize,
 }
 
@@ -65,6 +86,7 @@ impl Default for ReceiveBatch {
             controls: vec![[0; CONTROL]; BATCH],
             lengths: [0; BATCH],
             stamps: [0; BATCH],
+            destinations: [None; BATCH],
             count: 0,
         }
     }
@@ -112,8 +134,9 @@ impl ReceiveBatch {
             } else {
                 header.msg_len as usize
             };
-            self.stamps[i] =
-                control_timestamp(&header.msg_hdr).unwrap_or_else(crate::media::stamp::realtime_ns);
+            let (stamp, destination) = control_messages(&header.msg_hdr);
+            self.stamps[i] = stamp.unwrap_or_else(crate::media::stamp::realtime_ns);
+            self.destinations[i] = destination;
         }
         self.count = n;
         Ok(n)
@@ -129,36 +152,57 @@ impl ReceiveBatch {
         ));
         (source, &self.buffers[i][..self.lengths[i]], self.stamps[i])
     }
+
+    /// The address the `i`th datagram was sent to (on a socket with IP_PKTINFO).
+    pub fn destination(&self, i: usize) -> Option<Ipv4Addr> {
+        self.destinations[i]
+    }
 }
 
-fn control_timestamp(header: &libc::msghdr) -> Option<u64> {
-    // SAFETY: walking the control buffer the kernel filled, with the CMSG macros.
+/// The receive timestamp and the destination address in a received datagram's control data.
+fn control_messages(header: &libc::msghdr) -> (Option<u64>, Option<Ipv4Addr>) {
+    let (mut stamp, mut destination) = (None, None);
+    // SAFETY: walking the control buffer the kernel filled, with the CMSG macros; each
+    // payload is read unaligned as the type its level and type say it is.
     unsafe {
         let mut cmsg = libc::CMSG_FIRSTHDR(header);
         while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
-            {
+            let (level, kind) = ((*cmsg).cmsg_level, (*cmsg).cmsg_type);
+            if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
                 let ts = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::timespec>());
-                return Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64);
+                stamp = Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64);
+            } else if level == libc::IPPROTO_IP && kind == libc::IP_PKTINFO {
+                let info =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::in_pktinfo>());
+                destination = Some(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)));
             }
             cmsg = libc::CMSG_NXTHDR(header, cmsg);
         }
     }
-    None
+    (stamp, destination)
 }
 
-/// Sends datagrams from one socket, [`BATCH`] per `sendmmsg`. Returns (sent, refused); a
+/// Control data naming the source address of an outgoing datagram (IP_PKTINFO).
+#[repr(C)]
+struct SourceControl {
+    header: libc::cmsghdr,
+    info: libc::in_pktinfo,
+}
+
+/// Sends datagrams from one socket, [`BATCH`] per `sendmmsg`, from `source` when given (a
+/// shared socket's peer address), else from the socket's own. Returns (sent, refused); a
 /// datagram the kernel refuses (full buffer) is dropped, as a real sender's would be.
-pub fn send_all(fd: RawFd, transmits: &[Transmit]) -> (u64, u64) {
+pub fn send_all(fd: RawFd, transmits: &[Transmit], source: Option<Ipv4Addr>) -> (u64, u64) {
     let (mut sent, mut refused) = (0, 0);
     let mut rest = transmits;
     while !rest.is_empty() {
         let chunk = &rest[..rest.len().min(BATCH)];
-        // SAFETY (block): iovecs point at the transmits' bytes (read only by the kernel) and
-        // names at this frame's array; all outlive the call.
+        // SAFETY (block): iovecs point at the transmits' bytes (read only by the kernel), names
+        // and control data at this frame's arrays; all outlive the call.
         let mut iovecs: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
         let mut names: [libc::sockaddr_in; BATCH] = unsafe { std::mem::zeroed() };
         let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+        let mut controls: [SourceControl; BATCH] = unsafe { std::mem::zeroed() };
         for (i, t) in chunk.iter().enumerate() {
             iovecs[i].iov_base = t.contents.as_ptr() as *mut libc::c_void;
             iovecs[i].iov_len = t.contents.len();
@@ -172,6 +216,16 @@ pub fn send_all(fd: RawFd, transmits: &[Transmit]) -> (u64, u64) {
             h.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
             h.msg_iov = &mut iovecs[i];
             h.msg_iovlen = 1;
+            if let Some(ip) = source {
+                let c = &mut controls[i];
+                c.header.cmsg_level = libc::IPPROTO_IP;
+                c.header.cmsg_type = libc::IP_PKTINFO;
+                c.header.cmsg_len =
+                    unsafe { libc::CMSG_LEN(std::mem::size_of::<libc::in_pktinfo>() as u32) } as _;
+                c.info.ipi_spec_dst = libc::in_addr { s_addr: u32::from(ip).to_be() };
+                h.msg_control = (c as *mut SourceControl).cast();
+                h.msg_controllen = std::mem::size_of::<SourceControl>() as _;
+            }
         }
         let n = unsafe { libc::sendmmsg(fd, headers.as_mut_ptr(), chunk.len() as u32, 0) };
         if n > 0 {
