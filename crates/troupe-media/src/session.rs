@@ -12,6 +12,7 @@ use str0m::{
     Candidate, IceCreds, Rtc, RtcConfig,
     change::{SdpAnswer, SdpOffer},
     media::{Direction, MediaKind, Mid},
+    rtp::{Extension, ExtensionMap},
 };
 
 /// How often str0m reports a session's statistics (the NACK counts in the metrics).
@@ -64,6 +65,21 @@ pub fn answer_offer(
     // profiles and mode 0, which a subscriber might not decode. Payload types as str0m's.
     config.codec_config().add_h264(108.into(), Some(109.into()), true, 0x42e01f);
     config.codec_config().add_h264(127.into(), Some(121.into()), true, 0x42001f);
+    if only_receives(offer_sdp) {
+        // A subscription: the server only sends. Transport-wide congestion control feedback
+        // (TWCC) from the subscriber would feed a sender-side bandwidth estimate, which Troupe
+        // does not run (it forwards what the publisher sends): without the extension, str0m
+        // neither numbers each forwarded packet nor parses a feedback packet from every
+        // subscriber every 100 ms. Publishers keep it (their browser adapts its bitrate to the
+        // server's feedback).
+        let mut extensions = ExtensionMap::empty();
+        for (id, extension) in ExtensionMap::standard().iter() {
+            if *extension != Extension::TransportSequenceNumber {
+                extensions.set(id, extension.clone());
+            }
+        }
+        config = config.set_extension_map(extensions);
+    }
     let mut rtc = config.build(now);
     let host = Candidate::host(candidate, "udp")
         .map_err(|e| SessionError::Rejected(format!("bad local candidate {candidate}: {e}")))?;
@@ -134,6 +150,24 @@ fn accepted_media(answer: &str) -> Vec<(Mid, MediaKind, Direction)> {
         media.push((Mid::from(mid), kind, direction));
     }
     media
+}
+
+/// Whether an offer only receives media: every accepted m-line is `recvonly` (or
+/// `inactive`), as a WHIP subscription's is.
+fn only_receives(offer: &str) -> bool {
+    let mut any = false;
+    for section in offer.split("\nm=").skip(1) {
+        if section.split_whitespace().nth(1) == Some("0") || section.starts_with("application") {
+            continue;
+        }
+        any = true;
+        let receives_only =
+            section.lines().any(|l| matches!(l.trim(), "a=recvonly" | "a=inactive"));
+        if !receives_only {
+            return false;
+        }
+    }
+    any
 }
 
 /// The ICE credentials of an offer (BUNDLE: the first ones stand for all m-lines).
