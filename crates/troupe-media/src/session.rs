@@ -18,6 +18,12 @@ use str0m::{
 /// How often str0m reports a session's statistics (the NACK counts in the metrics).
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Sent video packets each outgoing stream keeps to answer NACKs with RTX: about a second at
+/// 2.5 Mbit/s in 1 200-byte packets (a repair comes a round trip after the loss, far less than
+/// a second). str0m's default, 1 000 (and up to 3 s of them), made each video subscription
+/// hold about 600 KB of packet records.
+const SEND_BUFFER_VIDEO: usize = 256;
+
 /// An answered offer: the server side of the session and what the client gets back.
 pub struct Answered {
     pub rtc: Rtc,
@@ -59,7 +65,8 @@ pub fn answer_offer(
         .clear_codecs()
         .enable_opus(true, false)
         .enable_vp8(true)
-        .set_stats_interval(Some(STATS_INTERVAL));
+        .set_stats_interval(Some(STATS_INTERVAL))
+        .set_send_buffer_video(SEND_BUFFER_VIDEO);
     // H.264 as IVS takes it: constrained baseline (and plain baseline, which browsers also
     // offer), packetization-mode 1 only — str0m's defaults would also accept main/high
     // profiles and mode 0, which a subscriber might not decode. Payload types as str0m's.
