@@ -240,13 +240,7 @@ impl LoopState {
         let Some(peer) = self.peers.get_mut(slot).and_then(Option::as_mut) else { return };
         let Some(fd) = peer.own_fd() else { return };
         loop {
-            let n = match self.batch.receive(fd) {
-                Ok(n) => n,
-                Err(e) => {
-                    eprintln!("troupe-load: receive failed: {e}");
-                    0
-                }
-            };
+            let n = receive_or_report(&mut self.batch, fd);
             for i in 0..n {
                 let (source, data, at) = self.batch.datagram(i);
                 peer.on_datagram(now, source, data, at, &mut self.tally);
@@ -264,13 +258,7 @@ impl LoopState {
         let Some(fd) = self.shared.as_ref().map(|s| s.as_raw_fd()) else { return };
         self.touched.clear();
         loop {
-            let n = match self.batch.receive(fd) {
-                Ok(n) => n,
-                Err(e) => {
-                    eprintln!("troupe-load: receive failed: {e}");
-                    0
-                }
-            };
+            let n = receive_or_report(&mut self.batch, fd);
             for i in 0..n {
                 let Some(&slot) = self.batch.destination(i).and_then(|ip| self.by_ip.get(&ip))
                 else {
@@ -337,4 +325,13 @@ impl LoopState {
             self.free.push(slot);
         }
     }
+}
+
+/// One `recvmmsg` batch from `fd`; a failure is reported and counts as nothing received, so a
+/// broken socket costs a line on stderr rather than the whole run.
+fn receive_or_report(batch: &mut ReceiveBatch, fd: std::os::fd::RawFd) -> usize {
+    batch.receive(fd).unwrap_or_else(|e| {
+        eprintln!("troupe-load: receive failed: {e}");
+        0
+    })
 }
