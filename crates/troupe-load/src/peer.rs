@@ -37,7 +37,7 @@ use crate::{
         clip::{AudioClip, VideoClip},
         stamp,
     },
-    receive::Streams,
+    receive::{Arrival, Streams},
     rtp,
     srtp::SrtpReceiver,
 };
@@ -365,21 +365,13 @@ impl Peer {
             *rtx = resend_payload_types(&self.rtc);
         }
         let Some(srtp) = srtp else { return false };
-        let Some(header) = rtp::Header::parse(data) else { return true };
-        if rtx.contains(&header.payload_type) {
-            return true; // A repair; none come unless asked for, and we never ask.
-        }
-        let extended = streams.extend(header.ssrc, header.sequence);
-        let Some(payload) =
-            srtp.open(data, &header, extended).and_then(|p| rtp::strip_padding(p, header.padding))
-        else {
-            if tally.window_open {
-                tally.rejected += 1;
-            }
-            return true;
+        let arrival = Arrival {
+            received_ns: self.received_ns,
+            now,
+            started: self.started,
+            group: self.group,
         };
-        let (started, group, received_ns) = (self.started, self.group, self.received_ns);
-        streams.record(header.ssrc, extended, payload, received_ns, now, started, group, tally);
+        streams.take_srtp(srtp, rtx, data, arrival, tally);
         true
     }
 

@@ -4,7 +4,31 @@
 
 use std::time::Instant;
 
-use crate::{media::stamp, peer::Tally, rtp};
+use crate::{media::stamp, peer::Tally, rtp, srtp::SrtpReceiver};
+
+/// When and for whom a datagram arrived: the kernel's receive time, the loop's time, and the
+/// subscription's start and group (for its join time).
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    pub received_ns: u64,
+    pub now: Instant,
+    pub started: Instant,
+    pub group: usize,
+}
+
+/// What [`Streams::take_srtp`] did with a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// Authenticated, decrypted and counted.
+    Counted,
+    /// Not an RTP header that holds together: dropped.
+    Malformed,
+    /// A retransmission (RTX payload type): dropped, as nothing asked for it.
+    Repair,
+    /// Did not authenticate, or its padding is impossible: dropped, and counted as rejected
+    /// while the window is open.
+    Rejected,
+}
 
 struct Stream {
     ssrc: u32,
@@ -29,6 +53,37 @@ impl Streams {
             Some(s) => rtp::extend(sequence, s.highest),
             None => u64::from(sequence),
         }
+    }
+
+    /// The direct receive path for one SRTP datagram from the server: the header read in the
+    /// clear, the packet authenticated and decrypted with `srtp`, then counted by
+    /// [`Streams::record`]. `resend_types` are the RTX payload types. Whatever the bytes, this
+    /// returns; nothing a server sends can make it panic (`tests/receive_smoke.rs`, and the
+    /// `load_receive` fuzz target).
+    pub fn take_srtp(
+        &mut self,
+        srtp: &mut SrtpReceiver,
+        resend_types: &[u8],
+        data: &[u8],
+        arrival: Arrival,
+        tally: &mut Tally,
+    ) -> Taken {
+        let Some(header) = rtp::Header::parse(data) else { return Taken::Malformed };
+        if resend_types.contains(&header.payload_type) {
+            return Taken::Repair;
+        }
+        let extended = self.extend(header.ssrc, header.sequence);
+        let Some(payload) =
+            srtp.open(data, &header, extended).and_then(|p| rtp::strip_padding(p, header.padding))
+        else {
+            if tally.window_open {
+                tally.rejected += 1;
+            }
+            return Taken::Rejected;
+        };
+        let Arrival { received_ns, now, started, group } = arrival;
+        self.record(header.ssrc, extended, payload, received_ns, now, started, group, tally);
+        Taken::Counted
     }
 
     /// Counts one media packet: `extended` is its extended sequence number, `payload` its

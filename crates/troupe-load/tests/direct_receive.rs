@@ -13,13 +13,14 @@ use std::{
 use str0m::{
     Candidate, Event, Input, Output, Rtc, RtcConfig,
     format::Codec,
-    media::{Direction, MediaKind, Mid},
+    media::{Direction, MediaKind, Mid, Pt},
     net::{Protocol, Receive},
     rtp::RtpWrite,
 };
 use troupe_load::{
     keytap::{self, KeySlot},
-    receive::Streams,
+    peer::Tally,
+    receive::{Arrival, Streams, Taken},
     rtp,
     srtp::SrtpReceiver,
 };
@@ -58,8 +59,19 @@ fn deliver(to: &mut End, from: SocketAddr, datagram: &[u8], now: Instant) {
     to.rtc.handle_input(input).expect("input");
 }
 
-#[test]
-fn direct_decryption_agrees_with_str0m_packet_for_packet() {
+/// Two peers connected over the in-memory network: the sender with an Opus track, the
+/// receiver's exported keys, and the Opus payload type.
+struct Pair {
+    start: Instant,
+    now: Instant,
+    sender: End,
+    receiver: End,
+    mid: Mid,
+    pt: Pt,
+    keys: keytap::Keys,
+}
+
+fn connected_pair() -> Pair {
     let start = Instant::now();
     let slot = Arc::new(KeySlot::default());
     let mut sender = End { rtc: config().build(start), addr: "10.0.0.1:1000".parse().unwrap() };
@@ -98,7 +110,6 @@ fn direct_decryption_agrees_with_str0m_packet_for_packet() {
     }
     assert_eq!(connected, (true, true), "the peers connect");
     let keys = slot.get().expect("the receiver's handshake exported its keys");
-    let mut direct = SrtpReceiver::new(&keys, &keytap::provider()).expect("a known profile");
     let pt = sender
         .rtc
         .codec_config()
@@ -108,35 +119,59 @@ fn direct_decryption_agrees_with_str0m_packet_for_packet() {
         .map(|p| p.pt())
         .unwrap();
 
+    Pair { start, now, sender, receiver, mid, pt, keys }
+}
+
+/// The sender's RTP datagram for Opus packet `i`, sent at `now` (sequence numbers from 65520).
+fn send_packet(pair: &mut Pair, i: u64) -> Vec<u8> {
+    let payload: Vec<u8> = (0..100).map(|b| (b as u64 * 7 + i) as u8).collect();
+    let now = pair.now;
+    let write = RtpWrite::new(
+        pair.pt,
+        (65_520 + i).into(),
+        960 * i as u32,
+        now,
+        Arc::<[u8]>::from(payload),
+    );
+    pair.sender.rtc.direct_api().stream_tx_by_mid(pair.mid, None).unwrap().write_rtp(write);
+    pair.sender.rtc.handle_input(Input::Timeout(now)).unwrap();
+    let (out, _) = poll(&mut pair.sender);
+    let mut rtp: Vec<Vec<u8>> = out.into_iter().filter(|d| rtp::is_rtp(d)).collect();
+    assert_eq!(rtp.len(), 1, "one RTP datagram per packet");
+    rtp.pop().unwrap()
+}
+
+#[test]
+fn direct_decryption_agrees_with_str0m_packet_for_packet() {
+    let mut pair = connected_pair();
+    let (start, sender_addr) = (pair.start, pair.sender.addr);
+    let mut direct = SrtpReceiver::new(&pair.keys, &keytap::provider()).expect("a known profile");
+
     // 40 packets from sequence number 65520: the wrap (and SRTP's rollover counter) inside.
     let mut streams = Streams::default();
-    let mut tally = troupe_load::peer::Tally::default();
+    let mut tally = Tally::default();
     let mut compared = 0;
     let mut tampered_refused = false;
     for i in 0..40u64 {
-        now += Duration::from_millis(20);
-        let payload: Vec<u8> = (0..100).map(|b| (b as u64 * 7 + i) as u8).collect();
-        let write =
-            RtpWrite::new(pt, (65_520 + i).into(), 960 * i as u32, now, Arc::<[u8]>::from(payload));
-        sender.rtc.direct_api().stream_tx_by_mid(mid, None).unwrap().write_rtp(write);
-        sender.rtc.handle_input(Input::Timeout(now)).unwrap();
-        let (out, _) = poll(&mut sender);
-        for d in out.iter().filter(|d| rtp::is_rtp(d)) {
+        pair.now += Duration::from_millis(20);
+        let now = pair.now;
+        {
+            let d = &send_packet(&mut pair, i);
             let header = rtp::Header::parse(d).expect("an RTP header");
             let index = streams.extend(header.ssrc, header.sequence);
             assert_eq!(index, 65_520 + i, "the packet index counts across the wrap");
             let ours = direct.open(d, &header, index).expect("authenticates").to_vec();
             streams.record(header.ssrc, index, &ours, 0, now, start, 0, &mut tally);
             if !tampered_refused {
-                let mut bad = d.clone();
+                let mut bad = d.to_vec();
                 let last = bad.len() - 1;
                 bad[last] ^= 1;
                 assert!(direct.open(&bad, &header, index).is_none(), "a tampered packet");
                 tampered_refused = true;
             }
-            deliver(&mut receiver, sender.addr, d, now);
-            receiver.rtc.handle_input(Input::Timeout(now)).unwrap();
-            let (_, events) = poll(&mut receiver);
+            deliver(&mut pair.receiver, sender_addr, d, now);
+            pair.receiver.rtc.handle_input(Input::Timeout(now)).unwrap();
+            let (_, events) = poll(&mut pair.receiver);
             let theirs: Vec<Vec<u8>> = events
                 .into_iter()
                 .filter_map(|e| match e {
@@ -150,4 +185,73 @@ fn direct_decryption_agrees_with_str0m_packet_for_packet() {
     }
     assert_eq!(compared, 40);
     assert_eq!(tally.joins.len(), 1);
+}
+
+/// What a server sends the direct path, mangled: every mutation of a real SRTP datagram is
+/// dropped (malformed, a repair or rejected) and never counted, and none panics; the
+/// datagrams themselves are counted.
+#[test]
+fn mutated_datagrams_are_dropped_never_counted() {
+    let mut pair = connected_pair();
+    let mut originals = Vec::new();
+    for i in 0..20u64 {
+        pair.now += Duration::from_millis(20);
+        originals.push(send_packet(&mut pair, i));
+    }
+    let provider = keytap::provider();
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % n.max(1) as u64) as usize
+    };
+    let arrival = Arrival { received_ns: 0, now: pair.now, started: pair.start, group: 0 };
+    // A payload type of the header's 128 that is not Opus's: a mutation to it reads as a repair.
+    let resend_types = [(*pair.pt + 1) & 0x7f];
+    let (mut counted, mut dropped) = (0, 0);
+    for round in 0..4_000 {
+        let mut srtp = SrtpReceiver::new(&pair.keys, &provider).unwrap();
+        let mut streams = Streams::default();
+        let mut tally = Tally { window_open: true, ..Tally::default() };
+        // Sequence numbers 65520–65535: a receiver that has seen nothing before takes them
+        // at rollover 0, as it would the first packets of a stream (after the wrap it could
+        // not know the rollover counter).
+        let original = &originals[round % 16];
+        let mut data = original.clone();
+        match next(4) {
+            0 => data.truncate(next(data.len() + 1)),
+            1 => data.extend((0..1 + next(40)).map(|_| next(256) as u8)),
+            2 => {
+                for _ in 0..1 + next(4) {
+                    let at = next(data.len());
+                    data[at] ^= 1 << next(8);
+                }
+            }
+            _ => {
+                // Header bytes, where lengths and flags live.
+                let at = next(data.len().min(16));
+                data[at] = next(256) as u8;
+            }
+        }
+        let taken = streams.take_srtp(&mut srtp, &resend_types, &data, arrival, &mut tally);
+        if data == *original {
+            assert_eq!(taken, Taken::Counted, "an unchanged datagram is counted");
+            counted += 1;
+        } else {
+            assert_ne!(taken, Taken::Counted, "round {round}: a changed datagram was counted");
+            assert_eq!(tally.received, 0);
+            dropped += 1;
+        }
+    }
+    assert!(dropped > 3_500, "{dropped} mutations dropped, {counted} left unchanged");
+    // And the originals, in order and across the wrap, are all counted.
+    let mut srtp = SrtpReceiver::new(&pair.keys, &provider).unwrap();
+    let (mut streams, mut tally) =
+        (Streams::default(), Tally { window_open: true, ..Tally::default() });
+    for d in &originals {
+        let taken = streams.take_srtp(&mut srtp, &resend_types, d, arrival, &mut tally);
+        assert_eq!(taken, Taken::Counted);
+    }
+    assert_eq!(tally.received, originals.len() as u64);
 }
