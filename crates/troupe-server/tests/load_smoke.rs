@@ -2,48 +2,9 @@
 //! completes and its JSON has sane, non-zero figures. No timing thresholds (machines are
 //! shared and noisy); BENCHMARKS.md has the real measurements.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-};
+mod support;
 
-struct Server {
-    child: Child,
-    url: String,
-    data_dir: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
-}
-
-fn unique(what: &str) -> std::path::PathBuf {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    std::env::temp_dir().join(format!("troupe-{what}-{}-{nanos}", std::process::id()))
-}
-
-fn start() -> Server {
-    let data_dir = unique("load-smoke");
-    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_troupe"))
-        .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log-level", "warn"])
-        .args(["--udp-ports", &format!("{port}-{port}")])
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().nth(3).unwrap().to_string();
-    Server { child, url, data_dir }
-}
+use support::{Server, unique};
 
 fn run_load(args: &[&str]) -> serde_json::Value {
     let json = unique("load-smoke").with_extension("json");
@@ -65,12 +26,12 @@ fn positive(report: &serde_json::Value, field: &str) -> f64 {
 
 #[test]
 fn a_small_meeting_is_measured_end_to_end() {
-    let server = start();
+    let server = Server::start("load-smoke", &[]);
     let pid = server.child.id().to_string();
     let report = run_load(&[
         "meeting",
         "--url",
-        &server.url,
+        &server.url(),
         "--stages",
         "1",
         "--publishers",
@@ -105,12 +66,12 @@ fn a_small_meeting_is_measured_end_to_end() {
 
 #[test]
 fn the_control_plane_benchmark_counts_requests() {
-    let server = start();
+    let server = Server::start("load-smoke", &[]);
     let pid = server.child.id().to_string();
     let report = run_load(&[
         "control",
         "--url",
-        &server.url,
+        &server.url(),
         "--concurrency",
         "2",
         "--duration",

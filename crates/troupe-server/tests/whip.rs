@@ -2,55 +2,20 @@
 //! loopback, and every refusal of DESIGN §2 comes back with its status and code.
 
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::{SocketAddr, TcpStream},
-    process::{Child, Command, Stdio},
     time::Duration,
 };
 
 use str0m::media::{Direction, MediaKind};
 use troupe_media::client::{Client, VideoChoice, run_together};
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    data_dir: std::path::PathBuf,
-}
+mod support;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
-}
-
-fn troupe() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_troupe"))
-}
+use support::{Server, troupe};
 
 fn start(extra: &[&str]) -> Server {
-    let data_dir = std::env::temp_dir().join(format!(
-        "troupe-whip-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-    ));
-    // A port the system just handed out: free, and different for each test of the run.
-    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = troupe()
-        .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log-level", "warn"])
-        .args(["--udp-ports", &format!("{port}-{port}")])
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().nth(3).unwrap().trim_start_matches("http://").to_string();
-    Server { child, addr: url.parse().unwrap(), data_dir }
+    Server::start("whip", extra)
 }
 
 /// A participant token from `troupe token` (the same data directory as the server).
