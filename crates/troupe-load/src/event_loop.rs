@@ -37,6 +37,8 @@ pub struct Progress {
     pub peers: AtomicU64,
     /// Peers whose ICE and DTLS completed.
     pub connected: AtomicU64,
+    /// Of those, the publishers.
+    pub publishing: AtomicU64,
     pub joined: AtomicU64,
     pub failed: AtomicU64,
     pub received: AtomicU64,
@@ -189,6 +191,9 @@ impl LoopState {
                     (None, _) => Err(io::Error::other("a shared-socket peer on another loop")),
                 };
                 if let Err(e) = registered {
+                    if slot < self.peers.len() {
+                        self.free.push(slot); // Still free.
+                    }
                     self.tally.failures.push((peer.group, format!("epoll: {e}")));
                     self.progress.failed.fetch_add(1, Ordering::Relaxed);
                     return;
@@ -301,6 +306,9 @@ impl LoopState {
         let p = &self.progress;
         if peer.take_connected() {
             p.connected.fetch_add(1, Ordering::Relaxed);
+            if peer.is_publisher() {
+                p.publishing.fetch_add(1, Ordering::Relaxed);
+            }
         }
         p.datagrams_out.fetch_add(sent, Ordering::Relaxed);
         p.send_refused.fetch_add(refused, Ordering::Relaxed);

@@ -108,6 +108,33 @@ pub struct Tally {
     pub failures: Vec<(usize, String)>,
 }
 
+impl Tally {
+    /// Adds another loop's counters to these.
+    pub fn merge(&mut self, other: Tally) {
+        let Tally {
+            window_open: _,
+            delay,
+            received,
+            expected,
+            sent,
+            unstamped,
+            reordered,
+            rejected,
+            joins,
+            failures,
+        } = other;
+        self.delay.merge(&delay);
+        self.received += received;
+        self.expected += expected;
+        self.sent += sent;
+        self.unstamped += unstamped;
+        self.reordered += reordered;
+        self.rejected += rejected;
+        self.joins.extend(joins);
+        self.failures.extend(failures);
+    }
+}
+
 struct SendTrack {
     mid: Mid,
     kind: MediaKind,
@@ -357,11 +384,21 @@ impl Peer {
     /// The direct receive path of a subscriber's media packet; false when the packet is
     /// str0m's to handle (a publisher, [`ReceivePath::Str0m`], no keys yet).
     fn receive_direct(&mut self, now: Instant, data: &[u8], tally: &mut Tally) -> bool {
-        let Kind::Subscriber { streams, keys: Some(keys), srtp, rtx } = &mut self.kind else {
+        let Kind::Subscriber { streams, keys: key_slot, srtp, rtx } = &mut self.kind else {
             return false;
         };
         if srtp.is_none() {
-            *srtp = keys.get().and_then(|k| SrtpReceiver::new(&k, &keytap::provider()));
+            let Some(keys) = key_slot.as_ref().and_then(|slot| slot.get()) else { return false };
+            match SrtpReceiver::new(&keys, &keytap::provider()) {
+                Some(receiver) => *srtp = Some(receiver),
+                None => {
+                    // A profile or key length this does not know: str0m decrypts instead, for
+                    // good (without the slot this is not tried again for every packet).
+                    *key_slot = None;
+                    eprintln!("troupe-load: SRTP profile {:?} not handled directly", keys.profile);
+                    return false;
+                }
+            }
             *rtx = resend_payload_types(&self.rtc);
         }
         let Some(srtp) = srtp else { return false };

@@ -58,7 +58,7 @@ impl Streams {
     /// The direct receive path for one SRTP datagram from the server: the header read in the
     /// clear, the packet authenticated and decrypted with `srtp`, then counted by
     /// [`Streams::record`]. `resend_types` are the RTX payload types. Whatever the bytes, this
-    /// returns; nothing a server sends can make it panic (`tests/receive_smoke.rs`, and the
+    /// returns; nothing a server sends can make it panic (`tests/direct_receive.rs`, and the
     /// `load_receive` fuzz target).
     pub fn take_srtp(
         &mut self,

@@ -179,6 +179,7 @@ impl MediaRun<'_> {
     /// Adds level `level`'s load, waits for it to join, and measures a window.
     fn level(&mut self, level: usize) -> Result<Level> {
         let joined_before = self.progress.joined.load(Ordering::Relaxed);
+        let failed_before = self.progress.failed.load(Ordering::Relaxed);
         let new_subscriptions = if level == 0 {
             let mut n = 0;
             for _ in 0..self.shape.stages {
@@ -195,6 +196,7 @@ impl MediaRun<'_> {
         self.wait_for(
             &self.progress.joined,
             joined_before + new_subscriptions as u64,
+            failed_before,
             level,
             "joining",
         );
@@ -209,7 +211,8 @@ impl MediaRun<'_> {
         let stage = self.target.signaler()?.create_stage(&self.name, index)?;
         let names: Vec<String> =
             (0..self.shape.hosts).map(|h| format!("s{index}-host{h}")).collect();
-        let connected_before = self.progress.connected.load(Ordering::Relaxed);
+        let publishing_before = self.progress.publishing.load(Ordering::Relaxed);
+        let failed_before = self.progress.failed.load(Ordering::Relaxed);
         let hosts = self.parallel(names, |signaler, name| {
             let (peer, host) = signaler.publish(
                 &stage,
@@ -225,8 +228,9 @@ impl MediaRun<'_> {
         // Subscriptions start once the hosts are connected: Janus refuses to subscribe to a
         // feed whose PeerConnection is not up, and join times then measure the subscription
         // alone, on either server.
-        let publishing = connected_before + hosts.len() as u64;
-        self.wait_for(&self.progress.connected, publishing, level, "publishing");
+        // (Only publishers count: the previous stage's subscriptions may still be connecting.)
+        let publishing = publishing_before + hosts.len() as u64;
+        self.wait_for(&self.progress.publishing, publishing, failed_before, level, "publishing");
         let mut pairs = Vec::new();
         for (i, me) in hosts.iter().enumerate() {
             for (j, other) in hosts.iter().enumerate() {
@@ -332,15 +336,16 @@ impl MediaRun<'_> {
         Ok(results.into_iter().map(|(_, r)| r).collect())
     }
 
-    /// Waits (up to [`JOIN_TIMEOUT`]) until `counter` plus the failures reach `target`.
+    /// Waits (up to [`JOIN_TIMEOUT`]) until `counter` plus the failures since `failed_before`
+    /// (read when the peers waited for were started) reach `target`.
     fn wait_for(
         &self,
         counter: &std::sync::atomic::AtomicU64,
         target: u64,
+        failed_before: u64,
         level: usize,
         what: &str,
     ) {
-        let failed_before = self.progress.failed.load(Ordering::Relaxed);
         let deadline = Instant::now() + JOIN_TIMEOUT;
         let mut line = ProgressLine::new();
         while Instant::now() < deadline {
@@ -400,16 +405,9 @@ impl MediaRun<'_> {
             l.send(Command::EndWindow(tx.clone()));
         }
         drop(tx);
-        let mut tally = Tally { delay: Histogram::default(), ..Tally::default() };
+        let mut tally = Tally::default();
         for part in rx.iter().take(self.loops.len()) {
-            tally.delay.merge(&part.delay);
-            tally.received += part.received;
-            tally.expected += part.expected;
-            tally.sent += part.sent;
-            tally.unstamped += part.unstamped;
-            tally.reordered += part.reordered;
-            tally.joins.extend(part.joins);
-            tally.failures.extend(part.failures);
+            tally.merge(part);
         }
         let window = started.elapsed();
         let own_cpu = procfs::own_cpu_time().saturating_sub(own_before);
