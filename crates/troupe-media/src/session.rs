@@ -15,6 +15,8 @@ use str0m::{
     rtp::{Extension, ExtensionMap},
 };
 
+use crate::router::Role;
+
 /// How often str0m reports a session's statistics (the NACK counts in the metrics).
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -52,9 +54,11 @@ pub enum SessionError {
 
 /// Builds the server side of a session from a client's offer: the `Rtc` to hand to the media
 /// worker that owns `candidate` (its UDP address as clients see it), and the SDP answer.
+/// `role` is what the session is for (a publish, or a subscription, which only sends).
 pub fn answer_offer(
     offer_sdp: &str,
     candidate: SocketAddr,
+    role: &Role,
     now: Instant,
 ) -> Result<Answered, SessionError> {
     let offer = SdpOffer::from_sdp_string(offer_sdp)
@@ -72,7 +76,7 @@ pub fn answer_offer(
     // profiles and mode 0, which a subscriber might not decode. Payload types as str0m's.
     config.codec_config().add_h264(108.into(), Some(109.into()), true, 0x42e01f);
     config.codec_config().add_h264(127.into(), Some(121.into()), true, 0x42001f);
-    if only_receives(offer_sdp) {
+    if matches!(role, Role::Subscribe { .. }) {
         // A subscription: the server only sends. Transport-wide congestion control feedback
         // (TWCC) from the subscriber would feed a sender-side bandwidth estimate, which Troupe
         // does not run (it forwards what the publisher sends): without the extension, str0m
@@ -157,24 +161,6 @@ fn accepted_media(answer: &str) -> Vec<(Mid, MediaKind, Direction)> {
         media.push((Mid::from(mid), kind, direction));
     }
     media
-}
-
-/// Whether an offer only receives media: every accepted m-line is `recvonly` (or
-/// `inactive`), as a WHIP subscription's is.
-fn only_receives(offer: &str) -> bool {
-    let mut any = false;
-    for section in offer.split("\nm=").skip(1) {
-        if section.split_whitespace().nth(1) == Some("0") || section.starts_with("application") {
-            continue;
-        }
-        any = true;
-        let receives_only =
-            section.lines().any(|l| matches!(l.trim(), "a=recvonly" | "a=inactive"));
-        if !receives_only {
-            return false;
-        }
-    }
-    any
 }
 
 /// The ICE credentials of an offer (BUNDLE: the first ones stand for all m-lines).

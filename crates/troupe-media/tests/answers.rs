@@ -5,14 +5,18 @@
 use std::{net::SocketAddr, time::Instant};
 
 use str0m::media::{Direction, MediaKind};
-use troupe_media::{client::Client, session::answer_offer};
+use troupe_media::{client::Client, router::Role, session::answer_offer};
 
 const TWCC: &str = "transport-wide-cc-extensions-01";
 
 fn negotiate(kind: MediaKind, direction: Direction) -> (String, String) {
     let (_, offer) = Client::offer(SocketAddr::from(([127, 0, 0, 1], 0)), kind, direction).unwrap();
     let candidate = SocketAddr::from(([127, 0, 0, 1], 7801));
-    let answered = answer_offer(&offer, candidate, Instant::now()).unwrap();
+    let role = match direction {
+        Direction::SendOnly => Role::Publish,
+        _ => Role::Subscribe { publisher: "p1".into() },
+    };
+    let answered = answer_offer(&offer, candidate, &role, Instant::now()).unwrap();
     (offer, answered.answer)
 }
 

@@ -6,7 +6,7 @@
 use std::{net::SocketAddr, time::Instant};
 
 use str0m::media::{Direction, MediaKind};
-use troupe_media::{client::Client, sdpfrag, session::answer_offer, stun};
+use troupe_media::{client::Client, router::Role, sdpfrag, session::answer_offer, stun};
 
 struct Rng(u64);
 impl Rng {
@@ -69,7 +69,7 @@ fn mutated_offers_are_answered_or_refused() {
                 lines.push("v=0".into());
             }
         }
-        match answer_offer(&lines.join("\r\n"), candidate, Instant::now()) {
+        match answer_offer(&lines.join("\r\n"), candidate, &Role::Publish, Instant::now()) {
             Ok(_) => answered += 1,
             Err(_) => refused += 1,
         }

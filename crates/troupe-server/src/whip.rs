@@ -205,19 +205,23 @@ async fn start_session(
         Role::Publish => ConnectionKind::Publish,
         Role::Subscribe { publisher } => ConnectionKind::Subscribe { publisher: publisher.clone() },
     };
-    let answered =
-        match answer_offer(offer, state.media.candidate(worker), std::time::Instant::now()) {
-            Ok(answered) => answered,
-            Err(e @ SessionError::CodecMismatch) => {
-                let code = EventErrorCode::codec_mismatch(offer);
-                record_refusal(state, headers, verified, &kind, code);
-                return refusal(StatusCode::NOT_ACCEPTABLE, "CODEC_MISMATCH", e.to_string());
-            }
-            Err(e) => {
-                record_refusal(state, headers, verified, &kind, EventErrorCode::InvalidInput);
-                return refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.to_string());
-            }
-        };
+    let answered = match answer_offer(
+        offer,
+        state.media.candidate(worker),
+        &role,
+        std::time::Instant::now(),
+    ) {
+        Ok(answered) => answered,
+        Err(e @ SessionError::CodecMismatch) => {
+            let code = EventErrorCode::codec_mismatch(offer);
+            record_refusal(state, headers, verified, &kind, code);
+            return refusal(StatusCode::NOT_ACCEPTABLE, "CODEC_MISMATCH", e.to_string());
+        }
+        Err(e) => {
+            record_refusal(state, headers, verified, &kind, EventErrorCode::InvalidInput);
+            return refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.to_string());
+        }
+    };
     let Answered { mut rtc, answer, remote_ice, candidate, media: negotiated } = answered;
     // What a publish sends, for the stage state: the m-lines on which the server receives.
     let sends = |wanted: MediaKind| {
