@@ -226,9 +226,10 @@ fn grow_buffers(socket: &UdpSocket) {
             libc::getsockopt(fd, libc::SOL_SOCKET, option, (&raw mut granted).cast(), &mut len)
         };
         // Linux reports twice what was set (it counts its bookkeeping).
-        if ok == 0 && (granted as usize) < SOCKET_BUFFER {
+        let granted = granted.max(0) as usize / 2;
+        if ok == 0 && granted < SOCKET_BUFFER {
             tracing::warn!(
-                granted = granted / 2,
+                granted,
                 wanted = SOCKET_BUFFER,
                 "the media socket's {name} buffer is small: raise {limit} to avoid drops under load"
             );

@@ -7,6 +7,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use sha2::{Digest, Sha256};
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, Mutex},
+};
 
 /// One embedded file.
 #[derive(Clone, Copy)]
@@ -31,10 +35,24 @@ impl Asset {
         Asset { body, content_type }
     }
 
+    /// The file's ETag: a digest of its content, computed on the first request only (the
+    /// bodies are in the binary, so a body's address and length name it for the life of the process).
+    fn etag(&self) -> String {
+        static ETAGS: LazyLock<Mutex<HashMap<(usize, usize), String>>> =
+            LazyLock::new(Default::default);
+        let mut etags = ETAGS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        etags
+            .entry((self.body.as_ptr() as usize, self.body.len()))
+            .or_insert_with(|| {
+                let digest = Sha256::digest(self.body.as_bytes());
+                format!("\"{}\"", hex::encode(&digest[..12]))
+            })
+            .clone()
+    }
+
     /// The response to a GET of this file, given the request's headers.
     pub fn respond(&self, headers: &HeaderMap) -> Response {
-        let digest = Sha256::digest(self.body.as_bytes());
-        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        let etag = self.etag();
         let fresh = headers
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
