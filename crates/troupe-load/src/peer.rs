@@ -595,3 +595,37 @@ fn rand_u16() -> u16 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(Instant::now()) as u16
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_tallies_add_every_counter() {
+        let part = |n: u64| {
+            let mut t = Tally {
+                received: n,
+                expected: n + 1,
+                sent: n + 2,
+                unstamped: n + 3,
+                reordered: n + 4,
+                rejected: n + 5,
+                joins: vec![(0, n)],
+                failures: vec![(0, format!("peer {n}"))],
+                ..Tally::default()
+            };
+            t.delay.record(n);
+            t
+        };
+        let mut total = Tally::default();
+        total.merge(part(10));
+        total.merge(part(20));
+        assert_eq!(
+            (total.received, total.expected, total.sent, total.unstamped, total.reordered),
+            (30, 32, 34, 36, 38)
+        );
+        assert_eq!(total.rejected, 40, "rejected packets are counted across loops");
+        assert_eq!((total.joins.len(), total.failures.len()), (2, 2));
+        assert_eq!((total.delay.count(), total.delay.max()), (2, 20));
+    }
+}
