@@ -36,7 +36,9 @@ export async function startServer({ args = [], env = {}, dataDir = tempDataDir()
   // Every test server gets its own media port, so that servers can run side by side.
   const udp = args.includes('--udp-ports') ? [] : ['--udp-ports', `${mediaPort()}-${mediaPort.last}`];
   const bind = args.includes('--bind') ? [] : ['--bind', '127.0.0.1:0'];
-  const child = spawn(troupeBin, ['serve', '--dev', ...bind, '--data-dir', dataDir, ...udp, ...args], {
+  // TURN's well-known port would be shared: servers side by side run without, unless asked.
+  const turn = args.includes('--turn-port') ? [] : ['--turn-port', '0'];
+  const child = spawn(troupeBin, ['serve', '--dev', ...bind, '--data-dir', dataDir, ...udp, ...turn, ...args], {
     env: { ...process.env, RUST_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -48,7 +50,7 @@ export async function startServer({ args = [], env = {}, dataDir = tempDataDir()
     const timer = setTimeout(() => reject(new Error(`troupe did not get ready in 20 s\n${stderr}`)), 20_000);
     child.stdout.on('data', (d) => {
       stdout += d;
-      const m = stdout.match(/troupe listening on (http:\/\/[0-9.:]+)/);
+      const m = stdout.match(/troupe listening on (https?:\/\/[0-9.:]+)/);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
     exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`troupe exited with ${code}\n${stderr}`)); });

@@ -37,6 +37,8 @@ class Server:
                 "--data-dir", str(self.data_dir),
                 # Its own media port, so that test servers can run side by side.
                 "--udp-ports", f"{port}-{port}",
+                # TURN's well-known port would be shared: servers side by side run without.
+                *([] if "--turn-port" in args else ["--turn-port", "0"]),
                 *args,
             ],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr, env=env,

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod demo;
 mod http_routes;
+mod https;
 mod logging;
 mod media_metrics;
 mod media_plane;
@@ -15,6 +16,7 @@ mod sdk_routes;
 mod serve;
 mod static_asset;
 mod store_metrics;
+mod tls;
 mod token_cmd;
 mod whip;
 

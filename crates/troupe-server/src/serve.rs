@@ -12,7 +12,7 @@ use troupe_media::router::RouterConfig;
 use crate::{
     cli::ServeArgs, config::default_public_url, demo, http_routes, logging,
     media_metrics::MediaMetrics, media_plane::MediaPlane, node, node::Failure,
-    store_metrics::StoreGauges, whip,
+    store_metrics::StoreGauges, tls::NodeTls, whip,
 };
 
 /// How often expired token records and revocations are dropped.
@@ -31,7 +31,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         TcpListener::bind(settings.bind).await.map_err(|e| bind_failure(&settings, e))?;
     let local = listener.local_addr().map_err(|e| Failure::other(e.to_string()))?;
     if !settings.public_url_given {
-        settings.public_url = default_public_url(local, settings.node_ip);
+        settings.public_url =
+            default_public_url(local, settings.node_ip, settings.network.tls.is_on());
     }
     let node = tokio::select! {
         node = node::open(settings) => node?,
@@ -42,6 +43,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     };
     let settings = &node.settings;
     let plane = node.plane.clone();
+    let tls = load_tls(settings)?;
 
     let presence = PresenceConfig {
         grace: settings.media_limits.presence_grace,
@@ -103,15 +105,33 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         format!("{}/healthz", settings.public_url)
     };
     let what = if settings.demo { "to try the demo" } else { "to check it is up" };
-    println!("troupe listening on http://{local} — open {open_url} {what}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("troupe listening on {scheme}://{local} — open {open_url} {what}");
+    if let Some(tls) = &tls {
+        print_certificate(&tls.summary(), &settings.public_url);
+    }
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let stopped = async move {
         let _ = stop_rx.await;
-    });
-    let server = tokio::spawn(async move { server.await });
+    };
+    let server =
+        match tls.clone() {
+            Some(tls) => tokio::spawn(async move {
+                crate::https::serve(listener, app, tls, stopped).await;
+                Ok(())
+            }),
+            None => tokio::spawn(async move {
+                axum::serve(listener, app).with_graceful_shutdown(stopped).await
+            }),
+        };
 
-    let signal = signals.next().await;
+    let signal = loop {
+        match signals.next().await {
+            "SIGHUP" => reload_tls(tls.as_deref()),
+            other => break other,
+        }
+    };
     tracing::info!(signal, "shutting down: telling participants, draining requests");
     // Participants first: each is told (DISCONNECTED SERVER_SHUTDOWN) and recorded as left, and
     // each stage's session is ended in the store, before the store closes.
@@ -134,26 +154,98 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// SIGINT and SIGTERM, listened to from the start of `serve`.
+/// SIGINT and SIGTERM (stop), SIGHUP (reload the certificate), listened to from the start
+/// of `serve`.
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
 }
 
 impl Signals {
     fn install() -> Result<Signals, String> {
-        let term = tokio::signal::unix::signal(SignalKind::terminate())
-            .map_err(|e| format!("cannot install the SIGTERM handler: {e}"))?;
-        let int = tokio::signal::unix::signal(SignalKind::interrupt())
-            .map_err(|e| format!("cannot install the SIGINT handler: {e}"))?;
-        Ok(Signals { term, int })
+        let install = |kind, name| {
+            tokio::signal::unix::signal(kind)
+                .map_err(|e| format!("cannot install the {name} handler: {e}"))
+        };
+        Ok(Signals {
+            term: install(SignalKind::terminate(), "SIGTERM")?,
+            int: install(SignalKind::interrupt(), "SIGINT")?,
+            hup: install(SignalKind::hangup(), "SIGHUP")?,
+        })
     }
 
-    /// Waits for either and names it.
+    /// Waits for any and names it.
     async fn next(&mut self) -> &'static str {
         tokio::select! {
             _ = self.term.recv() => "SIGTERM",
             _ = self.int.recv() => "SIGINT",
+            _ = self.hup.recv() => "SIGHUP",
+        }
+    }
+}
+
+/// The node's certificate, when TLS is on. The self-signed one covers every name the node is
+/// reached at; a configured one that does not name the public URL's host is loaded anyway
+/// (the operator may know better), with a warning.
+fn load_tls(settings: &crate::config::Settings) -> Result<Option<Arc<NodeTls>>, Failure> {
+    let host = public_host(&settings.public_url);
+    let names = crate::tls::self_signed::node_names(settings.node_ip, host.as_deref());
+    let tls = NodeTls::load(&settings.network.tls, &settings.data_dir, &names)
+        .map_err(|e| Failure::Config(e.0))?;
+    if let (Some(tls), Some(host)) = (&tls, &host) {
+        let summary = tls.summary();
+        if !crate::tls::covers(&summary.names, host) {
+            tracing::warn!(
+                host,
+                names = ?summary.names,
+                "the TLS certificate does not name the public URL's host: browsers will refuse \
+                 it; set --public-url to a name it covers"
+            );
+        }
+    }
+    Ok(tls.map(Arc::new))
+}
+
+/// The host of a base URL (`https://host:port/prefix` → `host`).
+fn public_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+fn print_certificate(summary: &crate::tls::CertificateSummary, public_url: &str) {
+    let kind = if summary.self_signed { "self-signed certificate" } else { "certificate" };
+    println!("TLS: {kind} {} for {}", summary.cert_path.display(), summary.names.join(", "));
+    println!("TLS: SHA-256 fingerprint {}", summary.fingerprint);
+    if summary.self_signed {
+        println!(
+            "TLS: browsers warn once about a self-signed certificate: check that the fingerprint \
+             they show is this one, then proceed to {public_url}/ (Chromium can be told to trust \
+             it: --ignore-certificate-errors-spki-list={})",
+            summary.spki_sha256
+        );
+    }
+}
+
+/// SIGHUP: the certificate files again; on error the one in use stays.
+fn reload_tls(tls: Option<&NodeTls>) {
+    let Some(tls) = tls else {
+        tracing::info!("SIGHUP: TLS is off, nothing to reload");
+        return;
+    };
+    match tls.reload() {
+        Ok(summary) => tracing::info!(
+            fingerprint = summary.fingerprint,
+            path = %summary.cert_path.display(),
+            "SIGHUP: certificate reloaded; new connections get it"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "SIGHUP: cannot reload the certificate; keeping the one in use")
         }
     }
 }

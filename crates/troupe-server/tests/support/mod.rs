@@ -27,6 +27,8 @@ impl Server {
         let mut child = troupe()
             .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log-level", "warn"])
             .args(["--udp-ports", &format!("{port}-{port}")])
+            // TURN's well-known port would be shared by tests side by side.
+            .args(if extra.contains(&"--turn-port") { &[][..] } else { &["--turn-port", "0"][..] })
             .arg("--data-dir")
             .arg(&data_dir)
             .args(extra)

@@ -11,6 +11,10 @@ use std::{
 
 use troupe_control::{Credential, Limits, arn::ArnScope};
 
+mod network;
+
+pub use network::{NetworkSettings, TlsMode, TurnMode};
+
 /// A configuration problem: which key, and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {message}", describe_key(key))]
@@ -110,6 +114,55 @@ pub struct ConfigArgs {
     /// Longest participant token lifetime, in minutes [default: 20160, 14 days].
     #[arg(long, env = "TROUPE_MAX_TOKEN_MINUTES", value_name = "N")]
     pub max_token_minutes: Option<String>,
+    /// HTTPS on the HTTP port with a certificate of its own, made once and kept in the data
+    /// directory, naming this machine's addresses and hostname (for trials on a LAN: browsers
+    /// warn once). `off` serves plain HTTP [default: off, or on with --tls-cert].
+    #[arg(
+        long,
+        env = "TROUPE_TLS",
+        value_name = "self-signed|off",
+        help_heading = "Real networks"
+    )]
+    pub tls: Option<String>,
+    /// HTTPS with this certificate chain (PEM; with --tls-key). Reloaded on SIGHUP: sessions
+    /// stay up, new connections get the new certificate. Also used by TURN over TLS.
+    #[arg(long, env = "TROUPE_TLS_CERT", value_name = "FILE", help_heading = "Real networks")]
+    pub tls_cert: Option<String>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "TROUPE_TLS_KEY", value_name = "FILE", help_heading = "Real networks")]
+    pub tls_key: Option<String>,
+    /// TCP port for ICE over TCP (RFC 6544 passive candidates), for clients whose network
+    /// blocks UDP; 0 turns it off [default: the first --udp-ports port].
+    #[arg(long, env = "TROUPE_ICE_TCP_PORT", value_name = "PORT", help_heading = "Real networks")]
+    pub ice_tcp_port: Option<String>,
+    /// The embedded TURN server's port, UDP and TCP, on the --bind address; 0 turns it off.
+    /// Clients get short-lived credentials with each WHIP answer [default: 3478].
+    #[arg(long, env = "TROUPE_TURN_PORT", value_name = "PORT", help_heading = "Real networks")]
+    pub turn_port: Option<String>,
+    /// TURN over TLS on this TCP port (needs TLS): 443 passes the strictest firewalls
+    /// [default: 5349 with TLS; 0 turns it off].
+    #[arg(long, env = "TROUPE_TURN_TLS_PORT", value_name = "PORT", help_heading = "Real networks")]
+    pub turn_tls_port: Option<String>,
+    /// Use this external TURN service (coturn with use-auth-secret) instead of the embedded
+    /// one: its URLs, comma-separated (turn:host:3478?transport=udp,turns:host:443?transport=tcp),
+    /// with --turn-secret, its static-auth-secret.
+    #[arg(
+        long,
+        env = "TROUPE_TURN_EXTERNAL",
+        value_name = "URL,...",
+        help_heading = "Real networks"
+    )]
+    pub turn_external: Option<String>,
+    /// The secret TURN credentials are signed with (HMAC-SHA1, coturn's static-auth-secret)
+    /// [default: made once, kept in the data directory; required with --turn-external].
+    #[arg(
+        long,
+        env = "TROUPE_TURN_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true,
+        help_heading = "Real networks"
+    )]
+    pub turn_secret: Option<String>,
 }
 
 impl ConfigArgs {
@@ -138,6 +191,14 @@ impl ConfigArgs {
             ("max_token_minutes", self.max_token_minutes.as_ref()),
             ("presence_grace", self.presence_grace.as_ref()),
             ("max_session_seconds", self.max_session_seconds.as_ref()),
+            ("tls", self.tls.as_ref()),
+            ("tls_cert", self.tls_cert.as_ref()),
+            ("tls_key", self.tls_key.as_ref()),
+            ("ice_tcp_port", self.ice_tcp_port.as_ref()),
+            ("turn_port", self.turn_port.as_ref()),
+            ("turn_tls_port", self.turn_tls_port.as_ref()),
+            ("turn_external", self.turn_external.as_ref()),
+            ("turn_secret", self.turn_secret.as_ref()),
         ]
     }
 }
@@ -181,6 +242,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub limits: Limits,
     pub media_limits: MediaLimits,
+    /// TLS, ICE over TCP, TURN.
+    pub network: NetworkSettings,
 }
 
 /// Where the values come from, highest precedence first.
@@ -219,6 +282,14 @@ const FILE_KEYS: &[&str] = &[
     "max_token_minutes",
     "presence_grace",
     "max_session_seconds",
+    "tls",
+    "tls_cert",
+    "tls_key",
+    "ice_tcp_port",
+    "turn_port",
+    "turn_tls_port",
+    "turn_external",
+    "turn_secret",
 ];
 
 /// Reads troupe.toml into flat text values (and `[[credentials]]`), refusing unknown keys.
@@ -365,10 +436,11 @@ fn default_node_ip() -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
-/// `http://<bind address>`, with the node IP when bound to all interfaces.
-pub fn default_public_url(bind: SocketAddr, node_ip: IpAddr) -> String {
+/// `http(s)://<bind address>`, with the node IP when bound to all interfaces.
+pub fn default_public_url(bind: SocketAddr, node_ip: IpAddr, tls: bool) -> String {
     let host = if bind.ip().is_unspecified() { node_ip } else { bind.ip() };
-    format!("http://{}", SocketAddr::new(host, bind.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", SocketAddr::new(host, bind.port()))
 }
 
 fn default_udp_ports() -> (u16, u16) {
@@ -412,10 +484,23 @@ impl Settings {
             None if dev && bind.ip().is_loopback() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             None => default_node_ip(),
         };
+        let network = NetworkSettings::resolve(
+            network::NetworkValues {
+                tls: src.get("tls"),
+                tls_cert: src.get("tls_cert"),
+                tls_key: src.get("tls_key"),
+                ice_tcp_port: src.get("ice_tcp_port"),
+                turn_port: src.get("turn_port"),
+                turn_tls_port: src.get("turn_tls_port"),
+                turn_external: src.get("turn_external"),
+                turn_secret: src.get("turn_secret"),
+            },
+            udp_ports.0,
+        )?;
         let public_url_given = src.get("public_url").is_some();
         let public_url = match src.get("public_url") {
             Some(v) => parse_public_url("public_url", &v)?,
-            None => default_public_url(bind, node_ip),
+            None => default_public_url(bind, node_ip, network.tls.is_on()),
         };
         let data_dir = PathBuf::from(src.get("data_dir").unwrap_or_else(|| "./troupe-data".into()));
         if data_dir.as_os_str().is_empty() {
@@ -597,6 +682,7 @@ impl Settings {
             cors_origins,
             limits,
             media_limits,
+            network,
         })
     }
 }
