@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let role =
         if pick & 1 == 0 { Role::Publish } else { Role::Subscribe { publisher: "p1".into() } };
     let candidate = SocketAddr::from(([127, 0, 0, 1], 7801));
-    if let Ok(answered) = answer_offer(text, candidate, &role, Instant::now()) {
+    if let Ok(answered) = answer_offer(text, &candidate.into(), &role, Instant::now()) {
         assert!(answered.answer.contains("127.0.0.1 7801"), "{}", answered.answer);
     }
 });

@@ -128,7 +128,8 @@ fn main() {
             .map(|&(kind, _)| (api.add_media(kind, direction, None, None, None), kind))
             .collect();
         let (offer, pending) = api.apply().expect("an offer");
-        let answered = answer_offer(&offer.to_sdp_string(), server, &role, now).expect("answered");
+        let answered =
+            answer_offer(&offer.to_sdp_string(), &server.into(), &role, now).expect("answered");
         let answer = SdpAnswer::from_sdp_string(&answered.answer).expect("an answer");
         id += 1;
         let session = NewSession::new(id, "stage", &format!("c{host}"), role.clone(), answered, {

@@ -60,7 +60,8 @@ impl BatchSocket {
 
     /// Waits up to `timeout` for the socket to be readable, then receives what is there (up to
     /// [`BATCH`] datagrams), handing each to `each`. Returns how many system calls it made to
-    /// receive (0 when the wait timed out).
+    /// receive (0 when the wait timed out). [`BatchSocket::receive_ready`] receives without
+    /// waiting, for a caller that waited itself.
     pub fn receive(
         &mut self,
         timeout: Duration,
@@ -73,7 +74,7 @@ impl BatchSocket {
     }
 
     #[cfg(target_os = "linux")]
-    fn receive_ready(&mut self, each: &mut impl FnMut(SocketAddr, &[u8])) -> io::Result<u64> {
+    pub fn receive_ready(&mut self, each: &mut impl FnMut(SocketAddr, &[u8])) -> io::Result<u64> {
         use std::os::fd::AsRawFd;
         // SAFETY (whole block): the iovecs and headers point into `self.buffers` and
         // `self.names`, which outlive the call and are not otherwise borrowed during it; the
@@ -117,7 +118,7 @@ impl BatchSocket {
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn receive_ready(&mut self, each: &mut impl FnMut(SocketAddr, &[u8])) -> io::Result<u64> {
+    pub fn receive_ready(&mut self, each: &mut impl FnMut(SocketAddr, &[u8])) -> io::Result<u64> {
         let mut calls = 0;
         for _ in 0..BATCH {
             calls += 1;

@@ -22,7 +22,10 @@
 
 pub mod batch_io;
 pub mod client;
+pub mod endpoint;
+pub mod framing;
 pub mod keyframe;
+pub mod poller;
 pub mod rewrite;
 pub mod router;
 pub mod sdpfrag;
@@ -30,6 +33,7 @@ pub mod session;
 pub mod slab;
 pub mod stats;
 pub mod stun;
+pub mod tcp_links;
 pub mod worker;
 
 /// The str0m media types that appear in this crate's API ([`session::Answered::media`]).

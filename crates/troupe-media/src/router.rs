@@ -38,6 +38,7 @@ use str0m::{
 };
 
 use crate::{
+    endpoint::Endpoint,
     keyframe::{KeyframeRequests, VideoCodec, starts_keyframe},
     rewrite::{Decision, DropReason, Incoming, RtpRewriter},
     sdpfrag::Fragment,
@@ -109,8 +110,8 @@ pub struct NewSession {
     pub rtc: Rtc,
     /// The client's ICE credentials from its offer (a PATCH with others restarts ICE).
     pub remote_ice: Option<IceCreds>,
-    /// The server's candidate in the answer (repeated in ICE restart answers).
-    pub candidate: Candidate,
+    /// The server's candidates in the answer (repeated in ICE restart answers).
+    pub candidates: Vec<Candidate>,
     /// The media the answer accepted (see [`crate::session::Answered::media`]).
     pub media: Vec<(Mid, MediaKind, Direction)>,
     pub on_end: OnEnd,
@@ -126,7 +127,7 @@ impl NewSession {
         answered: crate::session::Answered,
         on_end: OnEnd,
     ) -> Self {
-        let crate::session::Answered { rtc, remote_ice, candidate, media, .. } = answered;
+        let crate::session::Answered { rtc, remote_ice, candidates, media, .. } = answered;
         NewSession {
             id,
             stage: stage.to_string(),
@@ -134,7 +135,7 @@ impl NewSession {
             role,
             rtc,
             remote_ice,
-            candidate,
+            candidates,
             media,
             on_end,
         }
@@ -208,10 +209,10 @@ struct Session {
     ending: Option<EndReason>,
     on_end: Option<OnEnd>,
     /// Remote addresses that reach this session (bounded: see [`MAX_ADDRESSES`]).
-    addresses: Vec<SocketAddr>,
+    addresses: Vec<Remote>,
     local_ufrag: String,
     remote_ice: Option<IceCreds>,
-    candidate: Candidate,
+    candidates: Vec<Candidate>,
     /// Subscriptions: the tracks we send, from str0m's MediaAdded events.
     tracks: Vec<Track>,
     /// Publishers: the media kinds they send us, and the codec last seen for each.
@@ -237,14 +238,18 @@ struct Topic {
 /// address (ICE restart, a new network) adds one; the oldest is forgotten.
 const MAX_ADDRESSES: usize = 4;
 
+/// A remote transport address: the same IP and port on UDP and on TCP are different clients.
+type Remote = (Protocol, SocketAddr);
+
 pub struct Router {
     config: RouterConfig,
-    /// The worker's socket address, as str0m should see it as the destination.
-    local_addr: SocketAddr,
+    /// The worker's candidates, as str0m should see them as destinations, and its ufrag
+    /// prefix.
+    endpoint: Endpoint,
     sessions: Slab<Session>,
     topics: Slab<Topic>,
     by_id: HashMap<u64, usize>,
-    by_address: HashMap<SocketAddr, usize>,
+    by_address: HashMap<Remote, usize>,
     by_ufrag: HashMap<String, usize>,
     topic_by_name: HashMap<(String, String), usize>,
     /// Sessions that have output to poll (a packet was written to them, a request queued).
@@ -255,10 +260,14 @@ pub struct Router {
 }
 
 impl Router {
-    pub fn new(config: RouterConfig, local_addr: SocketAddr, stats: Arc<MediaStats>) -> Self {
+    pub fn new(
+        config: RouterConfig,
+        endpoint: impl Into<Endpoint>,
+        stats: Arc<MediaStats>,
+    ) -> Self {
         Router {
             config,
-            local_addr,
+            endpoint: endpoint.into(),
             sessions: Slab::default(),
             topics: Slab::default(),
             by_id: HashMap::new(),
@@ -290,7 +299,7 @@ impl Router {
             role,
             mut rtc,
             remote_ice,
-            candidate,
+            candidates,
             media,
             on_end,
         } = new;
@@ -310,7 +319,7 @@ impl Router {
             addresses: Vec::new(),
             local_ufrag,
             remote_ice,
-            candidate,
+            candidates,
             tracks: Vec::new(),
             receiving: Vec::new(),
             last_codec: [None, None],
@@ -406,7 +415,7 @@ impl Router {
             session.rtc.add_remote_candidate(candidate);
         }
         let outcome = if let (true, Some(remote)) = (restart, offered) {
-            let local = IceCreds::new();
+            let local = self.endpoint.ice_credentials();
             let mut api = session.rtc.direct_api();
             api.set_local_ice_credentials(local.clone());
             api.set_remote_ice_credentials(remote.clone());
@@ -414,11 +423,8 @@ impl Router {
             session.local_ufrag = local.ufrag.clone();
             session.remote_ice = Some(remote);
             self.by_ufrag.insert(local.ufrag.clone(), slot);
-            let answer = crate::sdpfrag::restart_answer(
-                &local.ufrag,
-                &local.pass,
-                std::slice::from_ref(&session.candidate),
-            );
+            let answer =
+                crate::sdpfrag::restart_answer(&local.ufrag, &local.pass, &session.candidates);
             PatchOutcome::Restarted { answer, etag: entity_tag(&local.ufrag) }
         } else {
             PatchOutcome::Trickled
@@ -428,36 +434,55 @@ impl Router {
         Ok(outcome)
     }
 
-    /// Feeds one received datagram.
+    /// Feeds one received UDP datagram.
     pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, datagram: &[u8]) {
+        self.handle_input(now, Protocol::Udp, source, datagram);
+    }
+
+    /// Feeds one received datagram: a UDP datagram, or one RFC 4571 frame from an ICE-TCP
+    /// connection (`source` is then the connection's remote address). Returns whether a
+    /// session took it (a TCP connection whose first frame no session takes is closed).
+    pub fn handle_input(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        datagram: &[u8],
+    ) -> bool {
         MediaStats::add(&self.stats.datagrams_in, 1);
         MediaStats::add(&self.stats.bytes_in, datagram.len() as u64);
-        let Some((slot, known_address)) = self.demultiplex(source, datagram) else {
+        let remote = (proto, source);
+        let Some((slot, known_address)) = self.demultiplex(remote, datagram) else {
             MediaStats::add(&self.stats.datagrams_dropped, 1);
-            return;
+            return false;
         };
         let Ok(contents) = datagram.try_into() else {
             // Not STUN, DTLS or SRTP: garbage on the port.
             MediaStats::add(&self.stats.datagrams_dropped, 1);
-            return;
+            return false;
         };
-        let input = Input::Receive(
-            now,
-            Receive { proto: Protocol::Udp, source, destination: self.local_addr, contents },
-        );
-        let Some(session) = self.sessions.get_mut(slot) else { return };
+        let destination = match proto {
+            Protocol::Udp => self.endpoint.udp,
+            _ => match self.endpoint.tcp {
+                Some(tcp) => tcp,
+                None => return false,
+            },
+        };
+        let input = Input::Receive(now, Receive { proto, source, destination, contents });
+        let Some(session) = self.sessions.get_mut(slot) else { return false };
         if stun::is_stun(datagram) && !session.rtc.accepts(&input) {
             MediaStats::add(&self.stats.datagrams_dropped, 1);
-            return;
+            return false;
         }
         if let Err(e) = session.rtc.handle_input(input) {
             tracing::debug!(error = %e, %source, "media input refused");
         }
         if !known_address {
-            self.remember_address(slot, source);
+            self.remember_address(slot, remote);
         }
         self.drive(slot, now);
         self.drive_dirty(now);
+        true
     }
 
     /// The earliest time [`Router::handle_timeout`] has work to do.
@@ -539,7 +564,7 @@ impl Router {
 
     /// The session a datagram is for, and whether it came from an address already mapped to
     /// that session (nothing to remember then).
-    fn demultiplex(&self, source: SocketAddr, datagram: &[u8]) -> Option<(usize, bool)> {
+    fn demultiplex(&self, source: Remote, datagram: &[u8]) -> Option<(usize, bool)> {
         let by_address = self.by_address.get(&source).copied();
         if stun::is_stun(datagram)
             && let Some(ufrag) = stun::local_ufrag(datagram)
@@ -550,7 +575,7 @@ impl Router {
         by_address.map(|slot| (slot, true))
     }
 
-    fn remember_address(&mut self, slot: usize, source: SocketAddr) {
+    fn remember_address(&mut self, slot: usize, source: Remote) {
         if self.by_address.get(&source) == Some(&slot) {
             return;
         }

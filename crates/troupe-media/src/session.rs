@@ -3,10 +3,7 @@
 //! mode (packets are forwarded as they are, never depacketized), and the codecs the stage
 //! forwards (Opus; VP8 and H.264 constrained baseline, packetization-mode 1).
 
-use std::{
-    net::SocketAddr,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use str0m::{
     Candidate, IceCreds, Rtc, RtcConfig,
@@ -15,7 +12,7 @@ use str0m::{
     rtp::{Extension, ExtensionMap},
 };
 
-use crate::router::Role;
+use crate::{endpoint::Endpoint, router::Role};
 
 /// How often str0m reports a session's statistics (the NACK counts in the metrics).
 const STATS_INTERVAL: Duration = Duration::from_secs(1);
@@ -33,8 +30,8 @@ pub struct Answered {
     pub answer: String,
     /// The client's ICE credentials, from its offer.
     pub remote_ice: Option<IceCreds>,
-    /// The server's candidate, as put in the answer.
-    pub candidate: Candidate,
+    /// The server's candidates (UDP, and passive TCP when on), as put in the answer.
+    pub candidates: Vec<Candidate>,
     /// The media the answer accepted, with the server's direction (str0m reports them only
     /// once DTLS completes; the worker needs them at once to check codecs).
     pub media: Vec<(Mid, MediaKind, Direction)>,
@@ -53,11 +50,12 @@ pub enum SessionError {
 }
 
 /// Builds the server side of a session from a client's offer: the `Rtc` to hand to the media
-/// worker that owns `candidate` (its UDP address as clients see it), and the SDP answer.
-/// `role` is what the session is for (a publish, or a subscription, which only sends).
+/// worker of `endpoint` (its candidates as clients see them, and its ufrag prefix), and the
+/// SDP answer. `role` is what the session is for (a publish, or a subscription, which only
+/// sends).
 pub fn answer_offer(
     offer_sdp: &str,
-    candidate: SocketAddr,
+    endpoint: &Endpoint,
     role: &Role,
     now: Instant,
 ) -> Result<Answered, SessionError> {
@@ -92,25 +90,28 @@ pub fn answer_offer(
         config = config.set_extension_map(extensions);
     }
     let mut rtc = config.build(now);
-    let host = Candidate::host(candidate, "udp")
-        .map_err(|e| SessionError::Rejected(format!("bad local candidate {candidate}: {e}")))?;
-    rtc.add_local_candidate(host.clone());
+    // The worker's prefix starts the ufrag: it routes TCP connections (see `endpoint`).
+    rtc.direct_api().set_local_ice_credentials(endpoint.ice_credentials());
+    let candidates = endpoint.candidates().map_err(SessionError::Rejected)?;
+    for candidate in &candidates {
+        rtc.add_local_candidate(candidate.clone());
+    }
     let answer: SdpAnswer =
         rtc.sdp_api().accept_offer(offer).map_err(|e| SessionError::Rejected(e.to_string()))?;
     let answer = answer.to_sdp_string();
     if !accepts_any_media(&answer) {
         return Err(SessionError::CodecMismatch);
     }
-    let answer = candidates_in_every_section(&answer, &host);
+    let answer = candidates_in_every_section(&answer, &candidates);
     let media = accepted_media(&answer);
-    Ok(Answered { rtc, answer, remote_ice: offered_credentials(offer_sdp), candidate: host, media })
+    Ok(Answered { rtc, answer, remote_ice: offered_credentials(offer_sdp), candidates, media })
 }
 
 /// str0m writes candidates in the first m-section only (enough with BUNDLE); clients that
 /// look for them per section (the hosted service's habit breaks aiortc's video this way) find
 /// them in every accepted one, each section ending with `a=end-of-candidates`.
-fn candidates_in_every_section(answer: &str, candidate: &Candidate) -> String {
-    let line = format!("a={}", candidate.to_sdp_string());
+fn candidates_in_every_section(answer: &str, candidates: &[Candidate]) -> String {
+    let lines: String = candidates.iter().map(|c| format!("\r\na={}", c.to_sdp_string())).collect();
     let mut sections = answer.split("\r\nm=");
     let mut out = sections.next().unwrap_or_default().to_string();
     for section in sections {
@@ -122,8 +123,7 @@ fn candidates_in_every_section(answer: &str, candidate: &Candidate) -> String {
         let body = section.trim_end_matches("\r\n");
         out.push_str(body);
         if !body.lines().any(|l| l.starts_with("a=candidate:")) {
-            out.push_str("\r\n");
-            out.push_str(&line);
+            out.push_str(&lines);
         }
         if !body.lines().any(|l| l.trim_end() == "a=end-of-candidates") {
             out.push_str("\r\na=end-of-candidates");

@@ -13,6 +13,8 @@ pub struct MediaStats {
     pub participants: AtomicU64,
     pub publishers: AtomicU64,
     pub subscriptions: AtomicU64,
+    /// ICE-TCP connections the worker holds.
+    pub tcp_connections: AtomicU64,
     // Counters.
     pub datagrams_in: AtomicU64,
     pub bytes_in: AtomicU64,
@@ -40,6 +42,12 @@ pub struct MediaStats {
     pub send_failures: AtomicU64,
     /// Sessions ended because they reached the maximum duration.
     pub sessions_expired: AtomicU64,
+    /// Frames not sent on an ICE-TCP connection: its client reads slower than media arrives
+    /// (the backlog is full), or the connection is gone.
+    pub tcp_frames_dropped: AtomicU64,
+    /// ICE-TCP connections closed: by the client, idle, in error, or refused (no session
+    /// took their first frame).
+    pub tcp_connections_closed: AtomicU64,
 }
 
 impl MediaStats {

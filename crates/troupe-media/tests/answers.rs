@@ -16,7 +16,7 @@ fn negotiate(kind: MediaKind, direction: Direction) -> (String, String) {
         Direction::SendOnly => Role::Publish,
         _ => Role::Subscribe { publisher: "p1".into() },
     };
-    let answered = answer_offer(&offer, candidate, &role, Instant::now()).unwrap();
+    let answered = answer_offer(&offer, &candidate.into(), &role, Instant::now()).unwrap();
     (offer, answered.answer)
 }
 

@@ -38,7 +38,7 @@ fn try_join(
 ) -> Result<(Client, u64), AddError> {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let (mut client, offer) = Client::offer(SocketAddr::from(LOOPBACK), kind, direction).unwrap();
-    let answered = answer_offer(&offer, worker.local_addr(), &role, Instant::now()).unwrap();
+    let answered = answer_offer(&offer, worker.endpoint(), &role, Instant::now()).unwrap();
     let answer = answered.answer.clone();
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     worker.add_session_blocking(NewSession::new(

@@ -182,7 +182,8 @@ impl Sim {
         role: Role,
     ) -> u64 {
         let (mut client, offer) = SimClient::new(name, host, self.now, tracks);
-        let answered = answer_offer(&offer, SocketAddr::from(SERVER), &role, self.now).unwrap();
+        let answered =
+            answer_offer(&offer, &SocketAddr::from(SERVER).into(), &role, self.now).unwrap();
         let answer = SdpAnswer::from_sdp_string(&answered.answer).unwrap();
         let id = self.next_id;
         self.next_id += 1;

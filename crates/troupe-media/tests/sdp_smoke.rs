@@ -69,7 +69,7 @@ fn mutated_offers_are_answered_or_refused() {
                 lines.push("v=0".into());
             }
         }
-        match answer_offer(&lines.join("\r\n"), candidate, &Role::Publish, Instant::now()) {
+        match answer_offer(&lines.join("\r\n"), &candidate.into(), &Role::Publish, Instant::now()) {
             Ok(_) => answered += 1,
             Err(_) => refused += 1,
         }

@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod http_routes;
 mod https;
+mod ice_tcp;
 mod logging;
 mod media_metrics;
 mod media_plane;

@@ -1,6 +1,7 @@
 //! The node's media workers: one per UDP port of the configured range, each a thread with its
-//! socket. Stages are pinned to a worker by their id, so a stage never spans workers (its
-//! publishers and subscribers share one thread and forward to each other without locks).
+//! socket (and the ICE-TCP connections of its sessions). Stages are pinned to a worker by their
+//! id, so a stage never spans workers (its publishers and subscribers share one thread and
+//! forward to each other without locks).
 
 use std::{
     collections::HashMap,
@@ -16,7 +17,7 @@ use std::{
 use troupe_media::{
     router::{AddError, NewSession, PatchError, PatchOutcome, RouterConfig},
     sdpfrag::Fragment,
-    worker::{self, WorkerHandle},
+    worker::{self, WorkerHandle, WorkerSpec},
 };
 
 /// A media session as the WHIP endpoint knows it.
@@ -31,7 +32,8 @@ pub struct SessionEntry {
 #[derive(Debug)]
 pub struct MediaPlane {
     workers: Vec<WorkerHandle>,
-    node_ip: IpAddr,
+    /// The address the workers' sockets are bound to (the node IP, or every interface).
+    bind_ip: IpAddr,
     next_id: AtomicU64,
     sessions: Mutex<HashMap<u64, SessionEntry>>,
 }
@@ -41,23 +43,35 @@ impl MediaPlane {
     /// addresses (always so for loopback), else to every interface (the node IP is then a NAT's
     /// public address). Either way the workers tell str0m that datagrams arrive at the node IP:
     /// its ICE agent drops binding requests whose destination is not one of its candidates.
+    /// With `ice_tcp_port`, the sessions also offer a passive TCP candidate on it (the
+    /// acceptor, [`crate::ice_tcp`], listens there and hands connections to the workers).
     pub fn start(
         node_ip: IpAddr,
         ports: (u16, u16),
+        ice_tcp_port: Option<u16>,
         config: RouterConfig,
     ) -> Result<MediaPlane, String> {
+        let tcp = ice_tcp_port.map(|port| SocketAddr::new(node_ip, port));
+        let mut bind_ip = node_ip;
         let workers = (ports.0..=ports.1)
-            .map(|port| {
+            .enumerate()
+            .map(|(index, port)| {
                 let spawn = |ip| {
-                    worker::spawn_advertising(SocketAddr::new(ip, port), node_ip, config.clone())
+                    let spec = WorkerSpec {
+                        bind: SocketAddr::new(ip, port),
+                        advertised: node_ip,
+                        tcp,
+                        index,
+                    };
+                    worker::spawn_with(spec, config.clone())
                 };
-                let spawned = match spawn(node_ip) {
+                let spawned = match spawn(bind_ip) {
                     Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable => {
-                        let any: IpAddr = match node_ip {
+                        bind_ip = match node_ip {
                             IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
                             IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
                         };
-                        spawn(any)
+                        spawn(bind_ip)
                     }
                     other => other,
                 };
@@ -66,10 +80,16 @@ impl MediaPlane {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MediaPlane {
             workers,
-            node_ip,
+            bind_ip,
             next_id: AtomicU64::new(1),
             sessions: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The address the media sockets are bound to: listeners that serve the same clients
+    /// (ICE-TCP) bind it too.
+    pub fn bind_ip(&self) -> IpAddr {
+        self.bind_ip
     }
 
     /// The worker a stage lives on.
@@ -86,11 +106,6 @@ impl MediaPlane {
 
     pub fn worker(&self, index: usize) -> Option<&WorkerHandle> {
         self.workers.get(index)
-    }
-
-    /// The address put in the ICE candidate of a worker's sessions.
-    pub fn candidate(&self, worker: &WorkerHandle) -> SocketAddr {
-        SocketAddr::new(self.node_ip, worker.local_addr().port())
     }
 
     pub fn new_session_id(&self) -> u64 {
@@ -163,10 +178,10 @@ mod tests {
     use super::*;
 
     fn bound_ip(node_ip: IpAddr) -> IpAddr {
-        let plane = MediaPlane::start(node_ip, (0, 0), RouterConfig::default())
+        let plane = MediaPlane::start(node_ip, (0, 0), None, RouterConfig::default())
             .expect("a worker on an ephemeral port");
         let worker = &plane.workers()[0];
-        assert_eq!(plane.candidate(worker).ip(), node_ip, "the candidate is the node IP");
+        assert_eq!(worker.endpoint().udp.ip(), node_ip, "the candidate is the node IP");
         worker.local_addr().ip()
     }
 

@@ -56,10 +56,15 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         max_session_duration: settings.media_limits.max_session,
         ..RouterConfig::default()
     };
+    let ice_tcp_port = settings.network.ice_tcp_port;
     let media = Arc::new(
-        MediaPlane::start(settings.node_ip, settings.udp_ports, router_config)
+        MediaPlane::start(settings.node_ip, settings.udp_ports, ice_tcp_port, router_config)
             .map_err(Failure::other)?,
     );
+    if let Some(port) = ice_tcp_port {
+        let bind = std::net::SocketAddr::new(media.bind_ip(), port);
+        crate::ice_tcp::start(bind, media.clone()).await.map_err(Failure::other)?;
+    }
 
     let mut registry = Registry::default();
     let api_metrics = ApiMetrics::default();

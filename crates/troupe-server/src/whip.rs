@@ -205,12 +205,7 @@ async fn start_session(
         Role::Publish => ConnectionKind::Publish,
         Role::Subscribe { publisher } => ConnectionKind::Subscribe { publisher: publisher.clone() },
     };
-    let answered = match answer_offer(
-        offer,
-        state.media.candidate(worker),
-        &role,
-        std::time::Instant::now(),
-    ) {
+    let answered = match answer_offer(offer, worker.endpoint(), &role, std::time::Instant::now()) {
         Ok(answered) => answered,
         Err(e @ SessionError::CodecMismatch) => {
             let code = EventErrorCode::codec_mismatch(offer);
@@ -222,7 +217,7 @@ async fn start_session(
             return refusal(StatusCode::BAD_REQUEST, "INVALID_INPUT", e.to_string());
         }
     };
-    let Answered { mut rtc, answer, remote_ice, candidate, media: negotiated } = answered;
+    let Answered { mut rtc, answer, remote_ice, candidates, media: negotiated } = answered;
     // What a publish sends, for the stage state: the m-lines on which the server receives.
     let sends = |wanted: MediaKind| {
         negotiated.iter().any(|(_, kind, direction)| *kind == wanted && direction.is_receiving())
@@ -252,7 +247,7 @@ async fn start_session(
         role,
         rtc,
         remote_ice,
-        candidate,
+        candidates,
         media: negotiated,
         on_end,
     };
