@@ -1,8 +1,12 @@
 // One media connection to Troupe — a publish or a subscription — kept alive: a WHIP session
 // over an RTCPeerConnection, an ICE restart (WHIP PATCH) when connectivity is lost, a new
 // session when that does not help, for RETRY_WINDOW_MS; then it gives up with FAILED.
+// Connections use the TURN relays the server handed out (the stage's IceServerCache); one
+// that was made before the relays were known and does not connect soon restarts ICE with
+// them, for networks that let only a relay through.
 
 import { StreamType } from './enums';
+import { IceServerCache, sameIceServers } from './ice-servers';
 import { ICE_RESTART_AFTER_MS, ICE_RESTART_TIMEOUT_MS, RETRY_WINDOW_MS, backoffMs, shouldRetry } from './retry-policy';
 import { applyRestartAnswer, iceCredentials, parseRestartAnswer, restartFragment } from './sdp';
 import { StageError, StageErrorCategory, StageErrorCode } from './stage-error';
@@ -24,6 +28,8 @@ export interface MediaLinkOptions {
   receive?: StreamType[];
   /** Subscriptions: the jitter buffer target, ms. */
   jitterBufferMs?: number;
+  /** The stage's relays: read for every connection, fed with every answer's. */
+  iceServers?: IceServerCache;
   /** Every state change. */
   onState: (state: LinkState) => void;
   /** The peer connection is connected (first connect, after an ICE restart, or a new session:
@@ -35,6 +41,9 @@ export interface MediaLinkOptions {
 
 /** How long a new session may take to connect before it counts as lost. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a session made without the relays its answer offered may take to connect before
+ *  ICE restarts with them (direct paths connect within a second or two when they work). */
+const RELAY_FALLBACK_MS = 4_000;
 
 export class MediaLink {
   private readonly options: MediaLinkOptions;
@@ -138,7 +147,8 @@ export class MediaLink {
   private async openSession(): Promise<void> {
     const generation = ++this.generation;
     const old = { pc: this.pc, session: this.session };
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const iceServers = this.options.iceServers?.current() ?? [];
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers });
     const stream = new MediaStream();
     for (const [kind, track] of this.tracks) {
       const encoding = this.options.send?.find((s) => s.track.kind === kind)?.encoding;
@@ -163,6 +173,7 @@ export class MediaLink {
         pc.close();
         return;
       }
+      this.options.iceServers?.update(session.iceServers);
       await pc.setRemoteDescription({ type: 'answer', sdp: session.answer });
       if (generation !== this.generation) {
         // Closed (or replaced) while the answer was applied: this session must not outlive it.
@@ -184,9 +195,27 @@ export class MediaLink {
     if (old.session) void deleteSession(old.session, this.options.token(), false);
     old.pc?.close();
     clearTimeout(this.timer);
+    if (this.lacksRelays(pc)) {
+      // The answer brought relays this connection was made without: if the direct paths do
+      // not work soon, try again through them.
+      this.timer = setTimeout(() => {
+        if (generation !== this.generation || pc.connectionState === 'connected') return;
+        this.relayTried = true;
+        void this.restartIce(pc, generation);
+      }, RELAY_FALLBACK_MS);
+      return;
+    }
     this.timer = setTimeout(() => {
       if (generation === this.generation && pc.connectionState !== 'connected') this.lost(pc, generation);
     }, CONNECT_TIMEOUT_MS);
+  }
+
+  private relayTried = false;
+
+  /** Whether relays are known that `pc` does not use (it was made before they were). */
+  private lacksRelays(pc: RTCPeerConnection): boolean {
+    const current = this.options.iceServers?.current() ?? [];
+    return !this.relayTried && current.length > 0 && !sameIceServers(pc.getConfiguration().iceServers, current);
   }
 
   private onConnectionState(pc: RTCPeerConnection, generation: number): void {
@@ -243,6 +272,11 @@ export class MediaLink {
     const session = this.session;
     if (!session) return this.renew(0);
     try {
+      const relays = this.options.iceServers?.current() ?? [];
+      if (relays.length > 0 && !sameIceServers(pc.getConfiguration().iceServers, relays)) {
+        // The restart gathers again, with the relays the server offers now.
+        pc.setConfiguration({ ...pc.getConfiguration(), iceServers: relays });
+      }
       const offer = await pc.createOffer({ iceRestart: true });
       await pc.setLocalDescription(offer);
       const credentials = iceCredentials(offer.sdp ?? '');

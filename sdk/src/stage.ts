@@ -14,6 +14,7 @@ import {
 } from './enums';
 import { TypedEmitter } from './emitter';
 import { EventsSocket } from './events-socket';
+import { IceServerCache } from './ice-servers';
 import { LocalStageStream } from './local-stage-stream';
 import { MediaLink, type LinkState } from './media-link';
 import { StageParticipantInfo } from './participant-info';
@@ -66,6 +67,8 @@ export class Stage extends TypedEmitter<StageEventMap> {
   private participants = new Map<string, WireParticipant>();
   private publication: Publication | undefined;
   private subscriptions = new Map<string, Subscription>();
+  /** The TURN relays the server handed out, shared by the stage's connections. */
+  private readonly iceServers = new IceServerCache();
   private muteWatch = new Map<LocalStageStream, () => void>();
   private reconciling: Promise<void> = Promise.resolve();
   private exchange: { resolve: () => void; reject: (e: StageError) => void } | undefined;
@@ -517,6 +520,7 @@ export class Stage extends TypedEmitter<StageEventMap> {
         token: () => this.token,
         category: StageErrorCategory.PUBLISH_ERROR,
         participantId: localId,
+        iceServers: this.iceServers,
         send: streams.map((s) => ({ track: s.mediaStreamTrack, encoding: this.encoding(s) })),
         onState: (state) => this.onPublishLinkState(publication, state),
         onConnected: () => this.onPublished(publication),
@@ -688,6 +692,7 @@ export class Stage extends TypedEmitter<StageEventMap> {
       token: () => this.token,
       category: StageErrorCategory.SUBSCRIBE_ERROR,
       participantId: publisherId,
+      iceServers: this.iceServers,
       receive: subscribedKinds(type),
       ...(jitterBufferMs !== undefined ? { jitterBufferMs } : {}),
       onState: (state) => {

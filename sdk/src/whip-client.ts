@@ -1,6 +1,7 @@
 // WHIP requests (RFC 9725) against Troupe: POST an offer, PATCH an ICE restart, DELETE the
 // session. Errors come back as WhipError carrying the StageError the answer maps to.
 
+import { parseIceServerLinks } from './ice-servers';
 import { httpFailure, networkFailure, type HttpFailure, type StageErrorCategory } from './stage-error';
 
 /** How long one WHIP request may take. */
@@ -19,6 +20,8 @@ export interface WhipSession {
   location: string;
   answer: string;
   etag: string | undefined;
+  /** The relays the server offers (RFC 9725 `Link: <turn:…>; rel="ice-server"` headers). */
+  iceServers: RTCIceServer[];
 }
 
 /** A successful answer, its body read. */
@@ -73,7 +76,12 @@ export async function postOffer(
       publisherGone: false,
     });
   }
-  return { location: new URL(location, response.url || url).toString(), answer, etag: response.headers.get('ETag') ?? undefined };
+  return {
+    location: new URL(location, response.url || url).toString(),
+    answer,
+    etag: response.headers.get('ETag') ?? undefined,
+    iceServers: parseIceServerLinks(response.headers.get('Link')),
+  };
 }
 
 /** Sends an ICE restart; answers the server's fragment and the session's new ETag. */

@@ -24,7 +24,19 @@ describe('postOffer', () => {
   it('reads the answer and the session location', async () => {
     vi.stubGlobal('fetch', async () => answer(201, async () => 'v=0 answer', { Location: '/whip/session/7', ETag: '"e1"' }));
     const session = await postOffer('http://troupe/whip', 't', 'offer', P);
-    expect(session).toEqual({ location: 'http://troupe/whip/session/7', answer: 'v=0 answer', etag: '"e1"' });
+    expect(session).toEqual({ location: 'http://troupe/whip/session/7', answer: 'v=0 answer', etag: '"e1"', iceServers: [] });
+  });
+
+  it('reads the relays of the answer from its Link headers (RFC 9725)', async () => {
+    const link =
+      '<turn:10.0.0.1:3478?transport=udp>; rel="ice-server"; username="1700000000:p1"; credential="c1"; credential-type="password", ' +
+      '<turns:live.example.com:443?transport=tcp>; rel="ice-server"; username="1700000000:p1"; credential="c,1"; credential-type="password"';
+    vi.stubGlobal('fetch', async () => answer(201, async () => 'v=0', { Location: '/whip/session/8', Link: link }));
+    const session = await postOffer('http://troupe/whip', 't', 'offer', P);
+    expect(session.iceServers).toEqual([
+      { urls: 'turn:10.0.0.1:3478?transport=udp', username: '1700000000:p1', credential: 'c1' },
+      { urls: 'turns:live.example.com:443?transport=tcp', username: '1700000000:p1', credential: 'c,1' },
+    ]);
   });
 
   it('a body that stalls past the timeout is a retryable network failure, not a crash', async () => {

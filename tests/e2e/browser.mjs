@@ -45,10 +45,11 @@ export function serverAndBrowser(serverOptions = {}, browserOptions = {}) {
 }
 
 /** A page on the server's origin with the SDK (`/sdk/troupe.js`) and the test app loaded. */
-export async function openApp(browser, serverUrl, { viewport = { width: 640, height: 480 } } = {}) {
-  const context = await browser.newContext({ viewport });
+export async function openApp(browser, serverUrl, { viewport = { width: 640, height: 480 }, ...contextOptions } = {}) {
+  const context = await browser.newContext({ viewport, ...contextOptions });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
+  await trackPeerConnections(page);
   await page.goto(`${serverUrl}/healthz`);
   await page.addScriptTag({ url: `${serverUrl}/sdk/troupe.js` });
   await page.addScriptTag({ path: join(here, 'page-app.js') });
@@ -122,4 +123,51 @@ export async function onlyVideoCodec(page, mimeType) {
       return transceiver;
     };
   }, mimeType);
+}
+
+/** Keeps every RTCPeerConnection the page makes in `window.peerConnections` (call before the
+ *  page loads), for {@link selectedPairs}. */
+export async function trackPeerConnections(page) {
+  await page.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    window.peerConnections = [];
+    class Tracked extends Native {
+      constructor(...args) {
+        super(...args);
+        window.peerConnections.push(this);
+      }
+    }
+    window.RTCPeerConnection = Tracked;
+  });
+}
+
+/**
+ * The candidate pair each open peer connection of the page uses: its state and, for both
+ * ends, the candidate type (host, srflx, prflx, relay), protocol and, for a relay, how the
+ * browser reaches the relay (udp, tcp, tls).
+ */
+export function selectedPairs(page) {
+  return page.evaluate(async () => {
+    const out = [];
+    for (const pc of window.peerConnections ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      let pair;
+      stats.forEach((r) => {
+        if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId);
+      });
+      if (!pair) {
+        out.push({ state: pc.connectionState });
+        continue;
+      }
+      const local = stats.get(pair.localCandidateId);
+      const remote = stats.get(pair.remoteCandidateId);
+      out.push({
+        state: pc.connectionState,
+        local: { type: local.candidateType, protocol: local.protocol, relayProtocol: local.relayProtocol, address: local.address },
+        remote: { type: remote.candidateType, protocol: remote.protocol, address: remote.address, port: remote.port },
+      });
+    }
+    return out;
+  });
 }
