@@ -16,8 +16,8 @@ export const stageName = (prefix = 'demo') => `${prefix}-${Math.random().toStrin
  * or the page with its form. `initScript` runs before the page's own scripts (to stand in for
  * a browser without a camera, say).
  */
-export async function openStage(browser, serverUrl, stage, { name, role, join = true, viewport = { width: 960, height: 540 }, initScript } = {}) {
-  const context = await browser.newContext({ viewport });
+export async function openStage(browser, serverUrl, stage, { name, role, join = true, viewport = { width: 960, height: 540 }, initScript, contextOptions = {} } = {}) {
+  const context = await browser.newContext({ viewport, ...contextOptions });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`page error (${name}):`, e.message));
   if (initScript) await page.addInitScript(initScript);

@@ -144,6 +144,11 @@ pub struct ConfigArgs {
     /// [default: 5349 with TLS; 0 turns it off].
     #[arg(long, env = "TROUPE_TURN_TLS_PORT", value_name = "PORT", help_heading = "Real networks")]
     pub turn_tls_port: Option<String>,
+    /// The address the embedded TURN server listens on, relays from and names in its URLs: a
+    /// second address lets TURN over TLS have port 443 while HTTPS has 443 on the first
+    /// [default: the node IP].
+    #[arg(long, env = "TROUPE_TURN_IP", value_name = "IP", help_heading = "Real networks")]
+    pub turn_ip: Option<String>,
     /// Use this external TURN service (coturn with use-auth-secret) instead of the embedded
     /// one: its URLs, comma-separated (turn:host:3478?transport=udp,turns:host:443?transport=tcp),
     /// with --turn-secret, its static-auth-secret.
@@ -198,6 +203,7 @@ impl ConfigArgs {
             ("ice_tcp_port", self.ice_tcp_port.as_ref()),
             ("turn_port", self.turn_port.as_ref()),
             ("turn_tls_port", self.turn_tls_port.as_ref()),
+            ("turn_ip", self.turn_ip.as_ref()),
             ("turn_external", self.turn_external.as_ref()),
             ("turn_secret", self.turn_secret.as_ref()),
         ]
@@ -289,6 +295,7 @@ const FILE_KEYS: &[&str] = &[
     "ice_tcp_port",
     "turn_port",
     "turn_tls_port",
+    "turn_ip",
     "turn_external",
     "turn_secret",
 ];
@@ -493,6 +500,7 @@ impl Settings {
                 ice_tcp_port: src.get("ice_tcp_port"),
                 turn_port: src.get("turn_port"),
                 turn_tls_port: src.get("turn_tls_port"),
+                turn_ip: src.get("turn_ip"),
                 turn_external: src.get("turn_external"),
                 turn_secret: src.get("turn_secret"),
             },

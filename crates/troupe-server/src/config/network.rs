@@ -2,7 +2,7 @@
 //! port, ICE over TCP, and TURN (embedded, or an external service). Parsed here from the text
 //! values every source gives, so that a bad value names its key like every other setting.
 
-use std::path::PathBuf;
+use std::{net::IpAddr, path::PathBuf};
 
 use super::{ConfigError, err};
 
@@ -29,11 +29,9 @@ impl TlsMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TurnMode {
     Off,
-    /// The embedded TURN server: UDP and TCP on `port` (0: neither), TLS on `tls_port`.
-    Embedded {
-        port: u16,
-        tls_port: Option<u16>,
-    },
+    /// The embedded TURN server: UDP and TCP on `port` (0: neither), TLS on `tls_port`, on
+    /// `ip` (else the node IP).
+    Embedded { port: u16, tls_port: Option<u16>, ip: Option<IpAddr> },
     /// An external service (coturn with `use-auth-secret`): the URLs handed to clients.
     External {
         urls: Vec<String>,
@@ -58,6 +56,7 @@ pub struct NetworkValues {
     pub ice_tcp_port: Option<String>,
     pub turn_port: Option<String>,
     pub turn_tls_port: Option<String>,
+    pub turn_ip: Option<String>,
     pub turn_external: Option<String>,
     pub turn_secret: Option<String>,
 }
@@ -85,11 +84,11 @@ impl NetworkSettings {
         };
         let turn = match v.turn_external {
             Some(text) => {
-                if v.turn_port.is_some() || v.turn_tls_port.is_some() {
+                if v.turn_port.is_some() || v.turn_tls_port.is_some() || v.turn_ip.is_some() {
                     return Err(err(
                         "turn_external",
-                        "an external TURN service replaces the embedded one: drop turn_port and \
-                         turn_tls_port",
+                        "an external TURN service replaces the embedded one: drop turn_port, \
+                         turn_tls_port and turn_ip",
                     ));
                 }
                 if turn_secret.is_none() {
@@ -131,7 +130,13 @@ impl NetworkSettings {
                             ),
                         ));
                     }
-                    TurnMode::Embedded { port: turn_port, tls_port }
+                    let ip = match &v.turn_ip {
+                        Some(text) => Some(text.trim().parse::<IpAddr>().map_err(|_| {
+                            err("turn_ip", format!("{text:?} is not an IP address"))
+                        })?),
+                        None => None,
+                    };
+                    TurnMode::Embedded { port: turn_port, tls_port, ip }
                 }
             }
         };
@@ -226,6 +231,7 @@ mod tests {
             ice_tcp_port: None,
             turn_port: None,
             turn_tls_port: None,
+            turn_ip: None,
             turn_external: None,
             turn_secret: None,
         }
@@ -240,9 +246,11 @@ mod tests {
         let s = resolve(values()).unwrap();
         assert_eq!(s.tls, TlsMode::Off);
         assert_eq!(s.ice_tcp_port, Some(7801), "the first UDP port, on TCP");
-        assert_eq!(s.turn, TurnMode::Embedded { port: 3478, tls_port: None });
+        assert_eq!(s.turn, TurnMode::Embedded { port: 3478, tls_port: None, ip: None });
         let s = resolve(NetworkValues { tls: Some("self-signed".into()), ..values() }).unwrap();
-        assert_eq!(s.turn, TurnMode::Embedded { port: 3478, tls_port: Some(5349) });
+        assert_eq!(s.turn, TurnMode::Embedded { port: 3478, tls_port: Some(5349), ip: None });
+        let e = resolve(NetworkValues { turn_ip: Some("nowhere".into()), ..values() }).unwrap_err();
+        assert_eq!(e.key, "turn_ip");
     }
 
     #[test]
