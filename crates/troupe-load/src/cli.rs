@@ -134,6 +134,13 @@ pub struct Args {
     #[arg(long)]
     pub peer_net: Option<crate::endpoint::Prefix>,
 
+    /// How peers reach the server's media: `udp` (host candidates), `tcp` (ICE over TCP: a
+    /// connection per peer to the server's passive TCP candidate, RFC 6544), or `turn` (a
+    /// relay allocation per peer on the server's TURN, with the credentials of its WHIP
+    /// answer). Troupe only.
+    #[arg(long, value_enum, default_value_t = crate::peer::Transport::Udp)]
+    pub transport: crate::peer::Transport,
+
     /// How subscribers take in media: `direct` decrypts each SRTP packet with the session's
     /// keys and counts it (str0m sees only STUN, DTLS and RTCP; no NACKs, so loss is measured
     /// without repair); `str0m` hands every packet to str0m (NACK/RTX repair before counting,

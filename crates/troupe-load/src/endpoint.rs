@@ -24,7 +24,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 use str0m::net::Transmit;
 
-use crate::udp;
+use crate::{tcp::TcpLink, udp};
 
 /// Kernel buffer of a shared socket: room for keyframe bursts to every subscription a loop
 /// serves while the loop is busy elsewhere.
@@ -68,7 +68,15 @@ impl Prefix {
 /// A peer's socket.
 pub enum PeerSocket {
     Own(UdpSocket),
-    Shared { socket: Arc<UdpSocket>, local: SocketAddr, loop_index: usize },
+    Shared {
+        socket: Arc<UdpSocket>,
+        local: SocketAddr,
+        loop_index: usize,
+    },
+    /// ICE over TCP (`--transport tcp`): a connection to the server's passive candidate.
+    Tcp(Box<TcpLink>),
+    /// None yet: a TCP peer before it knows the server's candidate (from the answer).
+    Pending,
 }
 
 impl PeerSocket {
@@ -76,6 +84,8 @@ impl PeerSocket {
         Ok(match self {
             PeerSocket::Own(socket) => socket.local_addr()?,
             PeerSocket::Shared { local, .. } => *local,
+            PeerSocket::Tcp(link) => link.local_addr(),
+            PeerSocket::Pending => SocketAddr::from(([0, 0, 0, 0], 9)),
         })
     }
 
@@ -83,26 +93,29 @@ impl PeerSocket {
     pub fn own_fd(&self) -> Option<RawFd> {
         match self {
             PeerSocket::Own(socket) => Some(socket.as_raw_fd()),
-            PeerSocket::Shared { .. } => None,
+            PeerSocket::Tcp(link) => Some(link.fd()),
+            PeerSocket::Shared { .. } | PeerSocket::Pending => None,
         }
     }
 
     /// The loop that owns a shared socket.
     pub fn loop_index(&self) -> Option<usize> {
         match self {
-            PeerSocket::Own(_) => None,
             PeerSocket::Shared { loop_index, .. } => Some(*loop_index),
+            _ => None,
         }
     }
 
     /// Sends datagrams from the peer's address; returns (sent, refused).
-    pub fn send(&self, transmits: &[Transmit]) -> (u64, u64) {
+    pub fn send(&mut self, transmits: &[Transmit]) -> (u64, u64) {
         match self {
             PeerSocket::Own(socket) => udp::send_all(socket.as_raw_fd(), transmits, None),
             PeerSocket::Shared { socket, local, .. } => {
                 let SocketAddr::V4(local) = local else { return (0, transmits.len() as u64) };
                 udp::send_all(socket.as_raw_fd(), transmits, Some(*local.ip()))
             }
+            PeerSocket::Tcp(link) => link.send(transmits),
+            PeerSocket::Pending => (0, transmits.len() as u64),
         }
     }
 }
@@ -110,6 +123,9 @@ impl PeerSocket {
 /// Hands out peers' sockets for a run.
 pub enum Endpoints {
     PerPeer(Ipv4Addr),
+    /// ICE over TCP: connections are made once the answer names the server's candidate, from
+    /// this address.
+    Tcp(Ipv4Addr),
     Shared {
         prefix: Prefix,
         /// One socket per event loop.
@@ -128,10 +144,18 @@ impl Endpoints {
         Ok(Endpoints::Shared { prefix, sockets, next: AtomicUsize::new(0) })
     }
 
+    /// Whether peers connect over ICE-TCP.
+    pub fn tcp(&self) -> Option<Ipv4Addr> {
+        match self {
+            Endpoints::Tcp(ip) => Some(*ip),
+            _ => None,
+        }
+    }
+
     /// The shared socket of loop `index`, if peers share sockets.
     pub fn loop_socket(&self, index: usize) -> Option<Arc<UdpSocket>> {
         match self {
-            Endpoints::PerPeer(_) => None,
+            Endpoints::PerPeer(_) | Endpoints::Tcp(_) => None,
             Endpoints::Shared { sockets, .. } => sockets.get(index).cloned(),
         }
     }
@@ -142,6 +166,7 @@ impl Endpoints {
             Endpoints::PerPeer(ip) => {
                 Ok(PeerSocket::Own(udp::bind_peer_socket(*ip).context("binding a UDP socket")?))
             }
+            Endpoints::Tcp(_) => Ok(PeerSocket::Pending),
             Endpoints::Shared { prefix, sockets, next, .. } => {
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 let Some(ip) = prefix.host(n) else {

@@ -243,6 +243,11 @@ impl LoopState {
     /// Receives what a peer's own socket has.
     fn receive(&mut self, slot: usize, now: Instant) {
         let Some(peer) = self.peers.get_mut(slot).and_then(Option::as_mut) else { return };
+        if peer.is_stream() {
+            peer.receive_stream(now, &mut self.tally);
+            self.after(slot);
+            return;
+        }
         let Some(fd) = peer.own_fd() else { return };
         loop {
             let n = receive_or_report(&mut self.batch, fd);

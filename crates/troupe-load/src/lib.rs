@@ -32,6 +32,7 @@ pub mod rtp;
 pub mod run;
 pub mod srtp;
 pub mod target;
+pub mod tcp;
 pub mod udp;
 
 use clap::Parser;

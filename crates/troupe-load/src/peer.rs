@@ -25,7 +25,7 @@ use str0m::{
     change::{SdpAnswer, SdpOffer, SdpPendingOffer},
     format::Codec,
     media::{Direction, MediaKind, Mid, Pt},
-    net::{Protocol, Receive, Transmit},
+    net::{Protocol, Receive, TcpType, Transmit},
     rtp::RtpWrite,
 };
 
@@ -40,6 +40,7 @@ use crate::{
     receive::{Arrival, Streams},
     rtp,
     srtp::SrtpReceiver,
+    tcp::TcpLink,
 };
 
 /// What publishers send; shared by all of them.
@@ -68,6 +69,24 @@ impl ReceivePath {
         match self {
             ReceivePath::Direct => "direct",
             ReceivePath::Str0m => "str0m",
+        }
+    }
+}
+
+/// How peers reach the server's media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Transport {
+    Udp,
+    Tcp,
+    Turn,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Turn => "turn",
         }
     }
 }
@@ -166,6 +185,10 @@ pub struct Peer {
     rtc: Rtc,
     socket: PeerSocket,
     local: SocketAddr,
+    /// UDP, or TCP once an ICE-TCP connection is made.
+    proto: Protocol,
+    /// Where ICE-TCP connections come from (`--transport tcp`).
+    tcp_from: Option<std::net::Ipv4Addr>,
     pending: Option<SdpPendingOffer>,
     kind: Kind,
     /// Which group of the run it belongs to (a stage, a ramp step), for the report.
@@ -237,7 +260,9 @@ impl Peer {
             Some(slot) => keytap::build_with_slot(config(), now, slot.clone()),
             None => config().build(now),
         };
-        rtc.add_local_candidate(Candidate::host(local, "udp").context("a host candidate")?);
+        if !matches!(socket, PeerSocket::Pending) {
+            rtc.add_local_candidate(Candidate::host(local, "udp").context("a host candidate")?);
+        }
         let kind = match role {
             Role::Publish { .. } => {
                 Kind::Publisher { media: media.clone(), tracks: Vec::new(), keyframe_wanted: false }
@@ -250,6 +275,8 @@ impl Peer {
             rtc,
             socket,
             local,
+            proto: Protocol::Udp,
+            tcp_from: media.endpoints.tcp(),
             pending: None,
             kind,
             group,
@@ -263,8 +290,12 @@ impl Peer {
         })
     }
 
-    /// Applies the server's answer to [`Peer::offer`].
+    /// Applies the server's answer to [`Peer::offer`]. An ICE-TCP peer first connects to the
+    /// passive TCP candidate the answer names.
     pub fn accept(&mut self, answer: &str) -> Result<()> {
+        if let Some(from) = self.tcp_from {
+            self.connect_tcp(answer, from)?;
+        }
         let answer =
             SdpAnswer::from_sdp_string(answer).context("the server's answer is not SDP")?;
         let pending = self.pending.take().ok_or_else(|| anyhow!("no offer is pending"))?;
@@ -273,6 +304,48 @@ impl Peer {
             .accept_answer(pending, answer)
             .context("applying the server's answer")?;
         Ok(())
+    }
+
+    fn connect_tcp(&mut self, answer: &str, from: std::net::Ipv4Addr) -> Result<()> {
+        let server = answer
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("a="))
+            .filter(|a| a.starts_with("candidate:"))
+            .filter_map(|a| Candidate::from_sdp_string(a).ok())
+            .find(|c| c.proto() == Protocol::Tcp && c.tcptype() == Some(TcpType::Passive))
+            .ok_or_else(|| anyhow!("the answer has no passive TCP candidate (is ICE-TCP on?)"))?;
+        let link = TcpLink::connect(server.addr(), from.into())?;
+        self.local = link.local_addr();
+        let candidate = Candidate::builder()
+            .tcp()
+            .host(self.local)
+            .tcptype(TcpType::Active)
+            .build()
+            .context("a TCP candidate")?;
+        self.rtc.add_local_candidate(candidate);
+        self.socket = PeerSocket::Tcp(Box::new(link));
+        self.proto = Protocol::Tcp;
+        Ok(())
+    }
+
+    /// Whether the peer's socket is a stream (ICE-TCP), read with [`Peer::receive_stream`].
+    pub fn is_stream(&self) -> bool {
+        matches!(self.socket, PeerSocket::Tcp(_))
+    }
+
+    /// Reads what the peer's ICE-TCP connection brought.
+    pub fn receive_stream(&mut self, now: Instant, tally: &mut Tally) {
+        let mut socket = std::mem::replace(&mut self.socket, PeerSocket::Pending);
+        if let PeerSocket::Tcp(link) = &mut socket {
+            let source = link.remote_addr();
+            let received = link.receive(|frame| {
+                self.on_datagram(now, source, frame, stamp::realtime_ns(), tally);
+            });
+            if let Err(e) = received {
+                self.fail(&format!("ICE-TCP: {e}"));
+            }
+        }
+        self.socket = socket;
     }
 
     /// The peer's own socket, to watch (none when it shares its loop's).
@@ -348,7 +421,7 @@ impl Peer {
         let Ok(contents) = data.try_into() else { return };
         let input = Input::Receive(
             now,
-            Receive { proto: Protocol::Udp, source, destination: self.local, contents },
+            Receive { proto: self.proto, source, destination: self.local, contents },
         );
         if let Err(e) = self.rtc.handle_input(input) {
             self.fail(&format!("WebRTC: {e}"));

@@ -169,6 +169,8 @@ pub struct Report {
     pub nack_repair: bool,
     /// Whether peers shared a socket per event loop (`--peer-net`) or had one each.
     pub peer_sockets: String,
+    /// How peers reached the server's media: `udp`, `tcp` (ICE-TCP) or `turn` (a relay).
+    pub transport: String,
     pub levels: Vec<Level>,
     /// The ramp's last level within the limits (stages for a meeting, viewers otherwise).
     pub last_good_level: Option<usize>,
@@ -215,6 +217,7 @@ impl Report {
             receive: args.receive.name().into(),
             nack_repair: args.receive == crate::peer::ReceivePath::Str0m,
             peer_sockets: if args.peer_net.is_some() { "shared" } else { "per-peer" }.into(),
+            transport: args.transport.name().into(),
             levels: Vec::new(),
             last_good_level: None,
             last_good_load: None,
@@ -276,13 +279,18 @@ impl Report {
             self.media.audio_encoded_kbps
         );
         out.push_str(&format!(
-            "subscribers: {}; peers on {} sockets\n",
+            "subscribers: {}; peers on {} sockets, media over {}\n",
             if self.nack_repair {
                 "str0m receive path, losses NACKed and repaired before counting"
             } else {
                 "SRTP decrypted directly, no NACKs (loss without repair)"
             },
-            self.peer_sockets
+            self.peer_sockets,
+            match self.transport.as_str() {
+                "tcp" => "ICE-TCP",
+                "turn" => "TURN relays",
+                _ => "UDP",
+            }
         ));
         out.push_str(
             "level stages pubs viewers subs  fwd pkt/s  loss %  delay p50/p99/max ms  join p50/p99 ms  server µs/pkt  cpu %  RSS MB  KB/sub  tool µs/pkt  tool/server  failed\n",

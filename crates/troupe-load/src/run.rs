@@ -21,7 +21,7 @@ use crate::{
     event_loop::{self, Command, LoopHandle, Progress},
     histogram::Histogram,
     media::clip::{self, VideoSpec},
-    peer::{Media, Tally},
+    peer::{Media, Tally, Transport},
     procfs,
     report::{Level, Report},
     target::{PublisherRef, Sessions, Signaler, StageRef, Target},
@@ -131,10 +131,15 @@ pub fn run(args: &Args) -> Result<Report> {
         .transpose()?;
     let audio = clip::encode_audio(args.audio_bitrate, 2)?;
     let threads = args.threads as usize;
-    let endpoints = match args.peer_net {
-        Some(prefix) => Endpoints::shared(prefix, threads)?,
-        None => Endpoints::PerPeer(args.local_ip),
+    let endpoints = match (args.transport, args.peer_net) {
+        (Transport::Tcp, None) => Endpoints::Tcp(args.local_ip),
+        (Transport::Udp, Some(prefix)) => Endpoints::shared(prefix, threads)?,
+        (Transport::Udp | Transport::Turn, None) => Endpoints::PerPeer(args.local_ip),
+        (_, Some(_)) => bail!("--peer-net shares UDP sockets: it goes with --transport udp only"),
     };
+    if args.transport != Transport::Udp && args.target != crate::cli::Target::Troupe {
+        bail!("--transport {} is for --target troupe", args.transport.name());
+    }
     let progress = Arc::new(Progress::default());
     let loops = (0..threads)
         .map(|i| event_loop::spawn(i, args.tick, progress.clone(), endpoints.loop_socket(i)))

@@ -81,6 +81,16 @@ const COUNTERS: &[(&str, &str, Read)] = &[
         "Sessions ended at the maximum duration",
         read!(sessions_expired),
     ),
+    (
+        "troupe_media_tcp_frames_dropped",
+        "Packets not sent on an ICE-TCP connection (its backlog was full, or it was gone)",
+        read!(tcp_frames_dropped),
+    ),
+    (
+        "troupe_media_tcp_connections_closed",
+        "ICE-TCP connections closed (by the client, idle, failed, or claimed by no session)",
+        read!(tcp_connections_closed),
+    ),
 ];
 
 const GAUGES: &[(&str, &str, Read)] = &[
@@ -94,6 +104,7 @@ const GAUGES: &[(&str, &str, Read)] = &[
     ("troupe_media_participants", "Participants with media sessions", read!(participants)),
     ("troupe_media_publishers", "Participants publishing", read!(publishers)),
     ("troupe_media_subscriptions", "Subscriptions", read!(subscriptions)),
+    ("troupe_media_tcp_connections", "ICE-TCP connections held", read!(tcp_connections)),
 ];
 
 impl Collector for MediaMetrics {

@@ -64,6 +64,50 @@ fn a_small_meeting_is_measured_end_to_end() {
     assert!(forwarded > 100.0, "a few seconds of audio and video: {forwarded} packets");
 }
 
+/// The same meeting with every peer on ICE-TCP (a connection each to the server's passive
+/// candidate): media flows, and the server counts the connections it held.
+#[test]
+fn a_meeting_over_ice_tcp_is_measured_end_to_end() {
+    let server = Server::start("load-smoke-tcp", &[]);
+    let report = run_load(&[
+        "meeting",
+        "--url",
+        &server.url(),
+        "--stages",
+        "1",
+        "--publishers",
+        "2",
+        "--duration",
+        "3s",
+        "--warmup",
+        "1s",
+        "--video-size",
+        "320x180",
+        "--video-bitrate",
+        "300k",
+        "--transport",
+        "tcp",
+    ]);
+    assert_eq!(report["transport"], "tcp", "{report:#}");
+    let level = &report["levels"][0];
+    assert_eq!(level["subscriptions"], 2, "{report:#}");
+    assert_eq!(level["failures"], 0, "{report:#}");
+    assert_eq!(level["packets_unstamped"], 0, "{report:#}");
+    let forwarded = positive(&report, "packets_forwarded");
+    assert!(forwarded > 100.0, "a few seconds of audio and video: {forwarded} packets");
+    // Four connections (two publishes, two subscriptions) went over TCP and were closed when
+    // the tool stopped.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let closed = support::metric(server.addr, "troupe_media_tcp_connections_closed_total");
+        if closed >= 4.0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{closed} ICE-TCP connections closed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn the_control_plane_benchmark_counts_requests() {
     let server = Server::start("load-smoke", &[]);

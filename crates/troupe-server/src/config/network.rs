@@ -31,7 +31,11 @@ pub enum TurnMode {
     Off,
     /// The embedded TURN server: UDP and TCP on `port` (0: neither), TLS on `tls_port`, on
     /// `ip` (else the node IP).
-    Embedded { port: u16, tls_port: Option<u16>, ip: Option<IpAddr> },
+    Embedded {
+        port: u16,
+        tls_port: Option<u16>,
+        ip: Option<IpAddr>,
+    },
     /// An external service (coturn with `use-auth-secret`): the URLs handed to clients.
     External {
         urls: Vec<String>,
