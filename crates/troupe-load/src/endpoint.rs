@@ -208,7 +208,7 @@ mod tests {
     fn peers_share_a_socket_and_keep_their_addresses() {
         // 127.0.0.0/8 is local on every Linux host: no route to add for the test.
         let endpoints = Endpoints::shared("127.77.0.0/16".parse().unwrap(), 1).unwrap();
-        let (a, b) = (endpoints.next().unwrap(), endpoints.next().unwrap());
+        let (a, mut b) = (endpoints.next().unwrap(), endpoints.next().unwrap());
         let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
         assert_ne!(a_addr.ip(), b_addr.ip());
         assert_eq!(a_addr.port(), b_addr.port());
