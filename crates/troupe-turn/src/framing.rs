@@ -51,8 +51,9 @@ impl StreamFramer {
                 }
                 stun::HEADER + length
             }
-            // A channel number (0x4000–0x4FFF; the rest of 01xx is reserved).
-            1 if pending[0] <= 0x4F => 4 + length.div_ceil(4) * 4,
+            1 if stun::is_channel(u16::from_be_bytes([pending[0], pending[1]])) => {
+                4 + length.div_ceil(4) * 4
+            }
             _ => return Err(NotTurn),
         };
         if pending.len() < total {

@@ -193,9 +193,19 @@ struct Relays<'a> {
 }
 
 impl RelaySockets for Relays<'_> {
-    fn open(&mut self) -> io::Result<u16> {
+    fn open(&mut self, even: bool) -> io::Result<u16> {
         let mut socket = UdpSocket::bind(SocketAddr::new(self.bind, 0))?;
+        // An even port: the system hands out ports at random, so a few tries find one.
+        for _ in 0..32 {
+            if !even || socket.local_addr()?.port() % 2 == 0 {
+                break;
+            }
+            socket = UdpSocket::bind(SocketAddr::new(self.bind, 0))?;
+        }
         let port = socket.local_addr()?.port();
+        if even && port % 2 != 0 {
+            return Err(io::Error::other("no even port found"));
+        }
         self.registry.register(
             &mut socket,
             Token(FIRST_RELAY + usize::from(port)),

@@ -108,8 +108,8 @@ impl TurnConfig {
 
 /// Opens and closes relay sockets for the core: the I/O layer binds real ones, tests fake them.
 pub trait RelaySockets {
-    /// Binds a new relay socket; returns its port (on the relay address).
-    fn open(&mut self) -> io::Result<u16>;
+    /// Binds a new relay socket (on an even port when asked); returns its port.
+    fn open(&mut self, even: bool) -> io::Result<u16>;
     fn close(&mut self, port: u16);
 }
 
@@ -531,11 +531,19 @@ impl TurnServer {
                 return ClientAction::Reply;
             }
         }
-        if msg.attribute(attr::EVEN_PORT).is_some()
-            || msg.attribute(attr::RESERVATION_TOKEN).is_some()
+        let even_port = msg.attribute(attr::EVEN_PORT);
+        if msg.attribute(attr::RESERVATION_TOKEN).is_some()
+            || even_port.is_some_and(|a| a.value.first().is_some_and(|b| b & 0x80 != 0))
         {
-            // Port pairs are an RTP-without-mux habit WebRTC does not have.
-            reply_error(out, msg, 508, "EVEN-PORT and RESERVATION-TOKEN are not supported", key);
+            // Reserving the next port for a second allocation is an RTP-without-mux habit
+            // WebRTC does not have; an even port alone is easy to give.
+            reply_error(
+                out,
+                msg,
+                508,
+                "port reservations (RESERVATION-TOKEN) are not supported",
+                key,
+            );
             return ClientAction::Reply;
         }
         let wants_v6 = msg
@@ -556,7 +564,7 @@ impl TurnServer {
             reply_error(out, msg, 508, "the server holds as many allocations as it may", key);
             return ClientAction::Reply;
         }
-        let Ok(relay_port) = relays.open() else {
+        let Ok(relay_port) = relays.open(even_port.is_some()) else {
             reply_error(out, msg, 508, "no relay port available", key);
             return ClientAction::Reply;
         };
@@ -729,7 +737,7 @@ impl TurnServer {
             return ClientAction::Reply;
         };
         if !stun::is_channel(number) {
-            reply_error(out, msg, 400, "channel numbers are 0x4000 to 0x4FFF", Some(&key));
+            reply_error(out, msg, 400, "channel numbers are 0x4000 to 0x7FFE", Some(&key));
             return ClientAction::Reply;
         }
         if peer.is_ipv6() != self.config.relay_ip.is_ipv6() {

@@ -391,7 +391,7 @@ impl<'b> Builder<'b> {
     }
 }
 
-/// ChannelData (RFC 8656 §12.4): a channel number 0x4000–0x4FFF, a length, the data.
+/// ChannelData (RFC 8656 §12.4): a channel number, a length, the data.
 pub fn parse_channel_data(bytes: &[u8]) -> Option<(u16, &[u8])> {
     if bytes.len() < 4 {
         return None;
@@ -417,8 +417,10 @@ pub fn push_channel_data(out: &mut Vec<u8>, channel: u16, data: &[u8], pad: bool
     }
 }
 
+/// A channel number: RFC 8656 gives clients 0x4000–0x4FFF; RFC 5766 gave them up to
+/// 0x7FFE, and clients of its time (coturn's own tools) still pick from all of it.
 pub fn is_channel(number: u16) -> bool {
-    (0x4000..=0x4FFF).contains(&number)
+    (0x4000..=0x7FFE).contains(&number)
 }
 
 /// CRC-32 (IEEE 802.3, as FINGERPRINT uses), table-free: FINGERPRINT is computed on control

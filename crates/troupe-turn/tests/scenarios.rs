@@ -32,8 +32,8 @@ struct FakeRelays {
 }
 
 impl RelaySockets for FakeRelays {
-    fn open(&mut self) -> std::io::Result<u16> {
-        self.next += 1;
+    fn open(&mut self, even: bool) -> std::io::Result<u16> {
+        self.next += if even { 2 } else { 1 };
         let port = 50_000 + self.next;
         self.open.push(port);
         Ok(port)
