@@ -1,7 +1,9 @@
 // The ICE servers (TURN relays) Troupe hands out with each WHIP answer, as RFC 9725 §4.6
 // `Link: <turn:…>; rel="ice-server"; username=…; credential=…` headers. The SDK keeps the latest
-// per stage and uses them for its next connections and attempts: a network that lets nothing
-// through but TCP 443 reaches the stage through the relay on the second try.
+// per stage and uses them on its next attempt: a connection that does not connect directly
+// (UDP, or ICE over TCP) soon tries again through them, and once one connection of the stage
+// needed them, the stage's next connections start with them. Relays only where the network
+// needs them: a relayed path costs the server more and adds a hop.
 
 /** Parses the `Link` header value(s) of a WHIP answer into ICE servers (others are ignored). */
 export function parseIceServerLinks(header: string | null | undefined): RTCIceServer[] {
@@ -80,6 +82,7 @@ const EXPIRY_MARGIN_MS = 60 * 1000;
 export class IceServerCache {
   private servers: RTCIceServer[] = [];
   private expiresAt = 0;
+  private needed = false;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -95,10 +98,20 @@ export class IceServerCache {
     this.expiresAt = expiry - EXPIRY_MARGIN_MS;
   }
 
-  /** The servers to use now (none when they expired). */
+  /** The servers known now (none when they expired): for an attempt through the relays. */
   current(): RTCIceServer[] {
     if (this.now() >= this.expiresAt) return [];
     return this.servers;
+  }
+
+  /** The servers a new connection starts with: none until one connection needed them. */
+  forNewConnection(): RTCIceServer[] {
+    return this.needed ? this.current() : [];
+  }
+
+  /** A connection connected only through the relays: the network needs them. */
+  markNeeded(): void {
+    this.needed = true;
   }
 }
 

@@ -1,9 +1,9 @@
 // One media connection to Troupe — a publish or a subscription — kept alive: a WHIP session
 // over an RTCPeerConnection, an ICE restart (WHIP PATCH) when connectivity is lost, a new
 // session when that does not help, for RETRY_WINDOW_MS; then it gives up with FAILED.
-// Connections use the TURN relays the server handed out (the stage's IceServerCache); one
-// that was made before the relays were known and does not connect soon restarts ICE with
-// them, for networks that let only a relay through.
+// A connection that does not connect directly soon restarts ICE with the TURN relays the
+// server handed out (the stage's IceServerCache), for networks that let only a relay through;
+// once one needed them, the stage's next connections start with them.
 
 import { StreamType } from './enums';
 import { IceServerCache, sameIceServers } from './ice-servers';
@@ -147,7 +147,7 @@ export class MediaLink {
   private async openSession(): Promise<void> {
     const generation = ++this.generation;
     const old = { pc: this.pc, session: this.session };
-    const iceServers = this.options.iceServers?.current() ?? [];
+    const iceServers = this.options.iceServers?.forNewConnection() ?? [];
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers });
     const stream = new MediaStream();
     for (const [kind, track] of this.tracks) {
@@ -196,8 +196,8 @@ export class MediaLink {
     old.pc?.close();
     clearTimeout(this.timer);
     if (this.lacksRelays(pc)) {
-      // The answer brought relays this connection was made without: if the direct paths do
-      // not work soon, try again through them.
+      // Relays are known that this connection was made without: if the direct paths do not
+      // work soon, try again through them.
       this.timer = setTimeout(() => {
         if (generation !== this.generation || pc.connectionState === 'connected') return;
         this.relayTried = true;
@@ -223,6 +223,7 @@ export class MediaLink {
     switch (pc.connectionState) {
       case 'connected': {
         clearTimeout(this.timer);
+        if (this.relayTried) this.options.iceServers?.markNeeded();
         this.everConnected = true;
         this.lostAt = undefined;
         this.setState('connected');

@@ -51,6 +51,15 @@ describe('IceServerCache', () => {
     expect(cache.current()).toEqual(servers(1_700_001_200));
   });
 
+  it('gives new connections the relays only once one connection needed them', () => {
+    const cache = new IceServerCache(() => 1_700_000_000_000);
+    cache.update(servers(1_700_000_600));
+    expect(cache.forNewConnection()).toEqual([]);
+    expect(cache.current()).toEqual(servers(1_700_000_600), 'known, for a fallback attempt');
+    cache.markNeeded();
+    expect(cache.forNewConnection()).toEqual(servers(1_700_000_600));
+  });
+
   it('compares server lists', () => {
     expect(sameIceServers(undefined, [])).toBe(true);
     expect(sameIceServers(servers(1), servers(1))).toBe(true);

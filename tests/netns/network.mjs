@@ -2,8 +2,8 @@
 //
 //   client ns ── veth ── nat ns (MASQUERADE, the firewall) ── veth ── server ns
 //   10.231.1.2          10.231.1.1 | 10.231.2.1                      10.231.2.2 (node IP)
-//                                                                    10.231.2.3 (TURN's own)
-//   root ns 10.231.3.1 ── veth ── server ns 10.231.3.2   (the test's own way to the API)
+//                                  |                                 10.231.2.3 (TURN's own)
+//   root ns 10.231.3.1 ── veth ── 10.231.3.2   (the test's own way to the API, unfiltered)
 //
 // Headless Chromium runs in the client namespace, `troupe serve` in the server namespace; all
 // the client's traffic to the server crosses the NAT, whose FORWARD chain plays the firewall
@@ -21,8 +21,8 @@ export const ADDR = {
   natOutside: `${NET}.2.1`,
   server: `${NET}.2.2`,
   serverTurn: `${NET}.2.3`,
-  rootMgmt: `${NET}.3.1`,
-  serverMgmt: `${NET}.3.2`,
+  root: `${NET}.3.1`,
+  natRoot: `${NET}.3.2`,
 };
 
 function run(cmd, args, { check = true } = {}) {
@@ -63,8 +63,9 @@ export function createNetwork() {
       return spawn('ip', ['netns', 'exec', ns[which], cmd, ...args], options);
     },
     /**
-     * The firewall between client and server (the NAT's FORWARD chain, client → server):
-     * 'open', 'no-udp' (UDP dropped both ways), or 'tcp-443-only' (nothing but TCP to port 443).
+     * The firewall between client and server (the NAT's FORWARD chain, for what crosses its
+     * client-side link only): 'open', 'no-udp' (UDP dropped both ways), or 'tcp-443-only'
+     * (nothing but TCP to port 443).
      */
     firewall(policy) {
       const ipt = (...args) => net.exec('nat', 'iptables', args);
@@ -75,12 +76,14 @@ export function createNetwork() {
         case 'open':
           break;
         case 'no-udp':
-          ipt('-A', 'FORWARD', '-p', 'udp', '-j', 'DROP');
+          ipt('-A', 'FORWARD', '-i', inside, '-p', 'udp', '-j', 'DROP');
+          ipt('-A', 'FORWARD', '-o', inside, '-p', 'udp', '-j', 'DROP');
           break;
         case 'tcp-443-only':
-          ipt('-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT');
           ipt('-A', 'FORWARD', '-i', inside, '-p', 'tcp', '--dport', '443', '-j', 'ACCEPT');
-          ipt('-A', 'FORWARD', '-j', 'DROP');
+          ipt('-A', 'FORWARD', '-o', inside, '-p', 'tcp', '--sport', '443', '-m', 'conntrack', '--ctstate', 'ESTABLISHED', '-j', 'ACCEPT');
+          ipt('-A', 'FORWARD', '-i', inside, '-j', 'DROP');
+          ipt('-A', 'FORWARD', '-o', inside, '-j', 'DROP');
           break;
         default:
           throw new Error(`unknown firewall policy ${policy}`);
@@ -109,7 +112,7 @@ export function createNetwork() {
     };
     veth(`${p}c`, ns.client, `${p}nc`, ns.nat);
     veth(`${p}s`, ns.server, `${p}ns`, ns.nat);
-    veth(`${p}m`, null, `${p}ms`, ns.server);
+    veth(`${p}m`, null, `${p}nm`, ns.nat);
     const addr = (which, dev, cidr) => {
       net.exec(which, 'ip', ['addr', 'add', cidr, 'dev', dev]);
       net.exec(which, 'ip', ['link', 'set', dev, 'up']);
@@ -119,9 +122,10 @@ export function createNetwork() {
     addr('nat', `${p}ns`, `${ADDR.natOutside}/24`);
     addr('server', `${p}s`, `${ADDR.server}/24`);
     net.exec('server', 'ip', ['addr', 'add', `${ADDR.serverTurn}/24`, 'dev', `${p}s`]);
-    addr('server', `${p}ms`, `${ADDR.serverMgmt}/24`);
-    run('ip', ['addr', 'add', `${ADDR.rootMgmt}/24`, 'dev', `${p}m`]);
+    addr('nat', `${p}nm`, `${ADDR.natRoot}/24`);
+    run('ip', ['addr', 'add', `${ADDR.root}/24`, 'dev', `${p}m`]);
     run('ip', ['link', 'set', `${p}m`, 'up']);
+    run('ip', ['route', 'add', `${NET}.2.0/24`, 'via', ADDR.natRoot]);
     net.exec('client', 'ip', ['route', 'add', 'default', 'via', ADDR.natInside]);
     net.exec('server', 'ip', ['route', 'add', 'default', 'via', ADDR.natOutside]);
     net.exec('nat', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);

@@ -6,11 +6,13 @@
 //   (c) only TCP 443 allowed → a relay candidate through the embedded TURN server over TLS;
 //   (d) the demo app, over HTTPS with the self-signed certificate, from a non-loopback
 //       address (a secure page, so the browser gives it the camera).
-// Troupe: HTTPS on 443 at the node IP, TURN (UDP/TCP 3478, TLS 443) on a second address.
+// Troupe: HTTPS on 443 at the node IP, TURN (UDP/TCP 3478, TLS 443) on a second address, as a
+// deployment for such networks would have it (two services cannot share one address's 443).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'node:https';
@@ -28,7 +30,7 @@ async function startTroupe(net) {
   const dataDir = mkdtempSync(join(tmpdir(), 'troupe-netns-data-'));
   const args = [
     'serve', '--dev', '--access-key-id', 'devkey', '--secret-access-key', 'devsecret',
-    '--bind', `0.0.0.0:443`, '--node-ip', ADDR.server, '--public-url', `https://${ADDR.server}`,
+    '--bind', `${ADDR.server}:443`, '--node-ip', ADDR.server, '--public-url', `https://${ADDR.server}`,
     '--udp-ports', '7801-7802', '--data-dir', dataDir, '--tls', 'self-signed',
     '--turn-ip', ADDR.serverTurn, '--turn-tls-port', '443', '--log-level', 'info',
   ];
@@ -47,11 +49,13 @@ async function startTroupe(net) {
 before(async () => {
   env.net = createNetwork();
   env.troupe = await startTroupe(env.net);
-  // The test reaches the API on its own link (10.231.3.2), trusting the server's certificate.
+  // The test reaches the API on its own link through the NAT (never filtered), trusting the
+  // server's certificate.
   const ca = readFileSync(join(env.troupe.dataDir, 'tls', 'self-signed-cert.pem'));
   env.agent = new Agent({ ca, keepAlive: true });
-  env.api = client(`https://${ADDR.serverMgmt}`, { requestHandler: { httpsAgent: env.agent } });
-  env.browser = await chromium.launch({
+  env.api = client(`https://${ADDR.server}`, { requestHandler: { httpsAgent: env.agent } });
+  const launch = (env_ = process.env) => chromium.launch({
+    env: env_,
     executablePath: env.net.chromium(),
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -59,10 +63,22 @@ before(async () => {
       '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required',
     ],
   });
+  // A browser as a visitor has it: the certificate is not trusted (pages click through the
+  // warning), so TURN over TLS, which a browser cannot click through, is out of reach.
+  env.browser = await launch();
+  // A browser whose user imported the node's self-signed certificate (the README says how):
+  // TURN over TLS can be used.
+  const home = mkdtempSync(join(tmpdir(), 'troupe-netns-home-'));
+  const nssdb = join(home, '.pki', 'nssdb');
+  mkdirSync(nssdb, { recursive: true });
+  execFileSync('certutil', ['-d', `sql:${nssdb}`, '-N', '--empty-password']);
+  execFileSync('certutil', ['-d', `sql:${nssdb}`, '-A', '-t', 'P,,', '-n', 'troupe', '-i', join(env.troupe.dataDir, 'tls', 'self-signed-cert.pem')]);
+  env.trustingBrowser = await launch({ ...process.env, HOME: home });
 });
 
 after(async () => {
   await env.browser?.close();
+  await env.trustingBrowser?.close();
   env.troupe?.child.kill('SIGTERM');
   env.agent?.destroy();
   env.net?.destroy();
@@ -72,10 +88,10 @@ const PUBLIC = `https://${ADDR.server}`;
 
 /** Two hosts join a new stage from the client namespace; resolves with their pages once each
  *  decodes the other's video. */
-async function twoHosts() {
+async function twoHosts(browser = env.browser) {
   const { stage } = await env.api.send(new CreateStageCommand({ name: stageName('net') }));
   const token = async (userId) => (await env.api.send(new CreateParticipantTokenCommand({ stageArn: stage.arn, userId, capabilities: ['PUBLISH', 'SUBSCRIBE'] }))).participantToken.token;
-  const pages = await Promise.all([0, 1].map(() => openApp(env.browser, PUBLIC, { ignoreHTTPSErrors: true })));
+  const pages = await Promise.all([0, 1].map(() => openApp(browser, PUBLIC, { ignoreHTTPSErrors: true })));
   const joins = await Promise.all([pages[0].evaluate((t) => app.join(t), await token('alice')), pages[1].evaluate((t) => app.join(t), await token('bob'))]);
   assert.deepEqual(joins, [{ ok: true }, { ok: true }]);
   await waitFor('both hosts to decode the other', async () => {
@@ -119,6 +135,20 @@ test('(b) UDP dropped: Chromium connects over ICE-TCP to the passive TCP candida
     assert.equal(p.remote.protocol, 'tcp', describe([p])[0]);
     assert.equal(p.remote.address, ADDR.server);
     assert.notEqual(p.local.type, 'relay', describe([p])[0]);
+  }
+  await Promise.all(pages.map((p) => p.context().close()));
+});
+
+test('(c) only TCP 443 allowed: Chromium connects through the embedded TURN server over TLS', async () => {
+  env.net.firewall('tcp-443-only');
+  const pages = await twoHosts(env.trustingBrowser);
+  const pairs = await connectedPairs(pages);
+  console.log('# (c) only TCP 443:', JSON.stringify(describe(pairs)));
+  for (const p of pairs) {
+    assert.equal(p.local.type, 'relay', describe([p])[0]);
+    assert.equal(p.local.relayProtocol, 'tls', describe([p])[0]);
+    assert.equal(p.local.address, ADDR.serverTurn, 'the relayed address is on the TURN address');
+    assert.equal(p.remote.address, ADDR.server);
   }
   await Promise.all(pages.map((p) => p.context().close()));
 });

@@ -19,6 +19,8 @@ mod static_asset;
 mod store_metrics;
 mod tls;
 mod token_cmd;
+mod turn;
+mod turn_metrics;
 mod whip;
 
 use std::process::ExitCode;

@@ -65,6 +65,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         let bind = std::net::SocketAddr::new(media.bind_ip(), port);
         crate::ice_tcp::start(bind, media.clone()).await.map_err(Failure::other)?;
     }
+    let turn = crate::turn::start(settings, media.bind_ip(), tls.as_ref())?;
 
     let mut registry = Registry::default();
     let api_metrics = ApiMetrics::default();
@@ -72,6 +73,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let gauges = StoreGauges::default();
     gauges.register(&mut registry);
     registry.register_collector(Box::new(MediaMetrics::new(media.clone())));
+    if let Some(handle) = &turn.handle {
+        registry.register_collector(Box::new(crate::turn_metrics::TurnMetrics::new(handle.stats().clone())));
+    }
     let registry = Arc::new(registry);
 
     let demo = if settings.demo { demo::router(plane.clone()) } else { Router::new() };
@@ -79,7 +83,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         .merge(demo)
         .merge(events_router(plane.clone(), hubs.clone()).layer(cors(&settings.cors_origins)))
         .merge(
-            whip::router(plane.clone(), hubs.clone(), media.clone())
+            whip::router(plane.clone(), hubs.clone(), media.clone(), turn.ice_servers.clone())
                 .layer(cors(&settings.cors_origins)),
         )
         .merge(crate::sdk_routes::router())
@@ -154,6 +158,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     }
     purge.abort();
     notices.abort();
+    drop(turn);
     plane.store().close().await;
     tracing::info!("troupe stopped");
     Ok(())
@@ -286,7 +291,7 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
             header::CONTENT_TYPE,
             HeaderName::from_static("if-match"),
         ])
-        .expose_headers([header::LOCATION, header::ETAG])
+        .expose_headers([header::LOCATION, header::ETAG, header::LINK])
 }
 
 /// Hands DisconnectParticipant and DeleteStage to the stages' hubs.

@@ -34,7 +34,10 @@ use troupe_media::{
     session::{Answered, SessionError, answer_offer},
 };
 
-use crate::media_plane::{self, MediaPlane, SessionEntry};
+use crate::{
+    media_plane::{self, MediaPlane, SessionEntry},
+    turn::IceServers,
+};
 
 /// SDP bodies larger than this are refused (DESIGN §2 limits).
 const MAX_SDP_BYTES: usize = 64 * 1024;
@@ -44,16 +47,22 @@ struct WhipState {
     plane: ControlPlane,
     hubs: Arc<StageHubs>,
     media: Arc<MediaPlane>,
+    ice_servers: Arc<IceServers>,
 }
 
-pub fn router(plane: ControlPlane, hubs: Arc<StageHubs>, media: Arc<MediaPlane>) -> Router {
+pub fn router(
+    plane: ControlPlane,
+    hubs: Arc<StageHubs>,
+    media: Arc<MediaPlane>,
+    ice_servers: Arc<IceServers>,
+) -> Router {
     Router::new()
         .route("/whip", post(publish))
         .route("/whip/subscribe/{participant_id}", post(subscribe))
         .route("/whip/session/{id}", delete(end).patch(patch))
         // Our own limit gives the IVS-shaped 413; this one only stops runaway bodies.
         .layer(DefaultBodyLimit::max(MAX_SDP_BYTES * 16))
-        .with_state(WhipState { plane, hubs, media })
+        .with_state(WhipState { plane, hubs, media, ice_servers })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -302,6 +311,13 @@ async fn start_session(
     }
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
+    }
+    // RFC 9725 §4.6: the relays this client may use, with a credential of its own.
+    let now = OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+    for link in state.ice_servers.links(&participant, now, verified.claims.exp) {
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            h.append(header::LINK, v);
+        }
     }
     response
 }

@@ -13,7 +13,6 @@ use troupe_control::{Credential, Limits, arn::ArnScope};
 
 mod network;
 
-#[allow(unused_imports)] // TurnMode: used once TURN is wired in.
 pub use network::{NetworkSettings, TlsMode, TurnMode};
 
 /// A configuration problem: which key, and what is wrong with it.
