@@ -74,7 +74,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     gauges.register(&mut registry);
     registry.register_collector(Box::new(MediaMetrics::new(media.clone())));
     if let Some(handle) = &turn.handle {
-        registry.register_collector(Box::new(crate::turn_metrics::TurnMetrics::new(handle.stats().clone())));
+        registry.register_collector(Box::new(crate::turn_metrics::TurnMetrics::new(
+            handle.stats().clone(),
+        )));
     }
     let registry = Arc::new(registry);
 
@@ -115,7 +117,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     };
     let what = if settings.demo { "to try the demo" } else { "to check it is up" };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    println!("troupe listening on {scheme}://{local} — open {open_url} {what}");
+    say(&format!("troupe listening on {scheme}://{local} — open {open_url} {what}"));
     if let Some(tls) = &tls {
         print_certificate(&tls.summary(), &settings.public_url);
     }
@@ -230,16 +232,25 @@ fn public_host(url: &str) -> Option<String> {
 
 fn print_certificate(summary: &crate::tls::CertificateSummary, public_url: &str) {
     let kind = if summary.self_signed { "self-signed certificate" } else { "certificate" };
-    println!("TLS: {kind} {} for {}", summary.cert_path.display(), summary.names.join(", "));
-    println!("TLS: SHA-256 fingerprint {}", summary.fingerprint);
+    say(&format!("TLS: {kind} {} for {}", summary.cert_path.display(), summary.names.join(", ")));
+    say(&format!("TLS: SHA-256 fingerprint {}", summary.fingerprint));
     if summary.self_signed {
-        println!(
+        say(&format!(
             "TLS: browsers warn once about a self-signed certificate: check that the fingerprint \
              they show is this one, then proceed to {public_url}/ (Chromium can be told to trust \
              it: --ignore-certificate-errors-spki-list={})",
             summary.spki_sha256
-        );
+        ));
     }
+}
+
+/// A line for the person who started the server. Standard output may be gone (piped into
+/// `head -1`, a closed terminal): that must not stop the server, as `println!` would.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 /// SIGHUP: the certificate files again; on error the one in use stays.

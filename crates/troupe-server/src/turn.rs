@@ -74,7 +74,9 @@ pub fn start(
             let ice_servers = IceServers { urls: urls.clone(), secret, lifetime_secs };
             return Ok(Turn { handle: None, ice_servers: Arc::new(ice_servers) });
         }
-        TurnMode::Embedded { port, tls_port, ip } => (*port, *tls_port, ip.unwrap_or(settings.node_ip)),
+        TurnMode::Embedded { port, tls_port, ip } => {
+            (*port, *tls_port, ip.unwrap_or(settings.node_ip))
+        }
     };
     let secret = match &settings.network.turn_secret {
         Some(s) => s.clone().into_bytes(),
@@ -124,10 +126,17 @@ pub fn start(
         urls.push(format!("turn:{}:{}?transport=tcp", host(turn_ip), tcp.port()));
     }
     if let (Some(tls_addr), Some(tls)) = (handle.local_addr(Transport::Tls), tls) {
-        urls.push(format!("turns:{}:{}?transport=tcp", tls_host(turn_ip, settings, tls), tls_addr.port()));
+        urls.push(format!(
+            "turns:{}:{}?transport=tcp",
+            tls_host(turn_ip, settings, tls),
+            tls_addr.port()
+        ));
     }
     tracing::info!(?urls, "TURN server started");
-    Ok(Turn { handle: Some(handle), ice_servers: Arc::new(IceServers { urls, secret, lifetime_secs }) })
+    Ok(Turn {
+        handle: Some(handle),
+        ice_servers: Arc::new(IceServers { urls, secret, lifetime_secs }),
+    })
 }
 
 /// The host of the `turns:` URL: the TURN address when the certificate names it, else the
@@ -168,7 +177,9 @@ fn load_or_create_secret(data_dir: &Path) -> Result<Vec<u8>, Failure> {
     };
     match std::fs::read_to_string(&path) {
         Ok(text) if text.trim().len() >= 32 => return Ok(text.trim().as_bytes().to_vec()),
-        Ok(_) => tracing::warn!(path = %path.display(), "the TURN secret is too short: making a new one"),
+        Ok(_) => {
+            tracing::warn!(path = %path.display(), "the TURN secret is too short: making a new one")
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(fail(e)),
     }
@@ -192,12 +203,16 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let _ = std::fs::remove_file(path);
-    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?.write_all(contents)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(contents)
 }
 
 fn is_local(ip: IpAddr) -> bool {
-    ip.is_loopback()
-        || if_addrs::get_if_addrs().unwrap_or_default().iter().any(|a| a.ip() == ip)
+    ip.is_loopback() || if_addrs::get_if_addrs().unwrap_or_default().iter().any(|a| a.ip() == ip)
 }
 
 fn unspecified(like: IpAddr) -> IpAddr {
@@ -221,7 +236,10 @@ mod tests {
     #[test]
     fn links_carry_a_participant_credential_bounded_by_the_token() {
         let servers = IceServers {
-            urls: vec!["turn:10.0.0.1:3478?transport=udp".into(), "turns:live.example.com:443?transport=tcp".into()],
+            urls: vec![
+                "turn:10.0.0.1:3478?transport=udp".into(),
+                "turns:live.example.com:443?transport=tcp".into(),
+            ],
             secret: b"s3cret".to_vec(),
             lifetime_secs: 86_400,
         };

@@ -1,94 +1,17 @@
 //! WHIP against a real `troupe serve`: str0m clients publish and subscribe over HTTP and UDP on
 //! loopback, and every refusal of DESIGN §2 comes back with its status and code.
 
-use std::{
-    io::{Read, Write},
-    net::{SocketAddr, TcpStream},
-    time::Duration,
-};
+use std::{net::SocketAddr, time::Duration};
 
 use str0m::media::{Direction, MediaKind};
 use troupe_media::client::{Client, VideoChoice, run_together};
 
 mod support;
 
-use support::{Server, troupe};
+use support::{HttpResponse, Server, http, http_with, token};
 
 fn start(extra: &[&str]) -> Server {
     Server::start("whip", extra)
-}
-
-/// A participant token from `troupe token` (the same data directory as the server).
-fn token(server: &Server, stage: &str, user: &str, caps: &[&str]) -> (String, String) {
-    let out = troupe()
-        .args(["token", "--dev", "--stage", stage, "--create", "--user", user, "--json"])
-        .arg("--data-dir")
-        .arg(&server.data_dir)
-        .args(caps)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let pt = &json["participantToken"];
-    (pt["token"].as_str().unwrap().into(), pt["participantId"].as_str().unwrap().into())
-}
-
-struct HttpResponse {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl HttpResponse {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    fn code(&self) -> String {
-        let json: serde_json::Value = serde_json::from_str(&self.body).unwrap_or_default();
-        json["code"].as_str().unwrap_or_default().to_string()
-    }
-}
-
-/// A minimal HTTP/1.1 client: enough for WHIP's POST and DELETE.
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> HttpResponse {
-    http_with(addr, method, path, token, "Content-Type: application/sdp\r\n", body)
-}
-
-/// [`http`] with the given header lines (each ending in CRLF) instead of the SDP content type.
-fn http_with(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    headers: &str,
-    body: &str,
-) -> HttpResponse {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}{auth}\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let mut lines = head.lines();
-    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    HttpResponse { status, headers, body: body.to_string() }
 }
 
 fn loopback() -> SocketAddr {

@@ -6,10 +6,11 @@
 #![allow(dead_code)]
 
 use std::{
-    io::{BufRead, BufReader},
-    net::SocketAddr,
+    io::{BufRead, BufReader, Read, Write},
+    net::{SocketAddr, TcpStream},
     path::PathBuf,
     process::{Child, Command, Stdio},
+    time::Duration,
 };
 
 pub struct Server {
@@ -17,6 +18,8 @@ pub struct Server {
     /// `127.0.0.1:PORT` of the HTTP listener.
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// Its one media worker's UDP port (also its ICE-TCP port).
+    pub media_port: u16,
 }
 
 impl Server {
@@ -27,8 +30,13 @@ impl Server {
         let mut child = troupe()
             .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log-level", "warn"])
             .args(["--udp-ports", &format!("{port}-{port}")])
-            // TURN's well-known port would be shared by tests side by side.
+            // TURN's well-known ports would be shared by tests side by side.
             .args(if extra.contains(&"--turn-port") { &[][..] } else { &["--turn-port", "0"][..] })
+            .args(if extra.contains(&"--turn-tls-port") {
+                &[][..]
+            } else {
+                &["--turn-tls-port", "0"][..]
+            })
             .arg("--data-dir")
             .arg(&data_dir)
             .args(extra)
@@ -40,8 +48,8 @@ impl Server {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let url = line.split_whitespace().nth(3).expect("the ready line names the URL");
-        let addr = url.trim_start_matches("http://").parse().expect("an HTTP address");
-        Server { child, addr, data_dir }
+        let addr = url.split("://").nth(1).and_then(|a| a.parse().ok()).expect("an HTTP address");
+        Server { child, addr, data_dir, media_port: port }
     }
 
     pub fn url(&self) -> String {
@@ -80,4 +88,77 @@ pub fn metric(addr: SocketAddr, name: &str) -> f64 {
         .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// A participant token from `troupe token` (the same data directory as the server).
+pub fn token(server: &Server, stage: &str, user: &str, caps: &[&str]) -> (String, String) {
+    let out = troupe()
+        .args(["token", "--dev", "--stage", stage, "--create", "--user", user, "--json"])
+        .arg("--data-dir")
+        .arg(&server.data_dir)
+        .args(caps)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pt = &json["participantToken"];
+    (pt["token"].as_str().unwrap().into(), pt["participantId"].as_str().unwrap().into())
+}
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn code(&self) -> String {
+        let json: serde_json::Value = serde_json::from_str(&self.body).unwrap_or_default();
+        json["code"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// A minimal HTTP/1.1 client: enough for WHIP's POST and DELETE.
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> HttpResponse {
+    http_with(addr, method, path, token, "Content-Type: application/sdp\r\n", body)
+}
+
+/// [`http`] with the given header lines (each ending in CRLF) instead of the SDP content type.
+pub fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &str,
+    body: &str,
+) -> HttpResponse {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}{auth}\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    HttpResponse { status, headers, body: body.to_string() }
 }
