@@ -1,6 +1,9 @@
-// Switching camera and microphone in the demo while on the stage (Chromium with two fake
+// Switching camera and microphone in the demo while on the stage (Chromium with three fake
 // cameras and three fake microphones): the others keep seeing and hearing the host, on the
-// same connection (one PUBLISH_STARTED in the host's history, no new session).
+// same connection (one PUBLISH_STARTED in the host's history, no new session). The switch goes
+// to the third fake camera: Chromium's fake cameras cycle through pixel formats (I420, Y16,
+// MJPEG), and its WebRTC encoder takes no frames from the second's 16-bit depth format (a
+// <video> shows them; a sender gets none), so a switch to it would freeze whatever the app did.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +11,7 @@ import { ListParticipantEventsCommand, ListParticipantsCommand, ListStageSession
 import { serverAndBrowser, waitFor } from './browser.mjs';
 import { openStage, playingRemotes, screenshot, stageName } from './demo-pages.mjs';
 
-const env = serverAndBrowser({}, { cameras: 2 });
+const env = serverAndBrowser({}, { cameras: 3 });
 
 /** The label of the local track of `kind` the page publishes. */
 const localTrack = (page, kind) => page.evaluate((k) => {
@@ -26,11 +29,11 @@ test('switching camera and microphone on the stage keeps the connection', async 
   // The pickers list the devices by name, the ones in use selected.
   await host.locator('#devices summary').click();
   const cameras = await host.locator('#camera-select option').allTextContents();
-  assert.deepEqual(cameras, ['fake_device_0', 'fake_device_1']);
+  assert.deepEqual(cameras, ['fake_device_0', 'fake_device_1', 'fake_device_2']);
   assert.equal(await host.locator('#microphone-select option').count(), 3);
 
-  await host.getByLabel('Camera', { exact: true }).selectOption({ label: 'fake_device_1' });
-  await waitFor('ivy\'s preview to show the second camera', async () => (await localTrack(host, 'video')) === 'fake_device_1');
+  await host.getByLabel('Camera', { exact: true }).selectOption({ label: 'fake_device_2' });
+  await waitFor('ivy\'s preview to show the third camera', async () => (await localTrack(host, 'video')) === 'fake_device_2');
   await host.getByLabel('Microphone', { exact: true }).selectOption({ label: 'Fake Audio Input 1' });
   await waitFor('the toast to confirm the microphone', async () => /Fake Audio Input 1/.test(await host.locator('#toast').textContent()));
   await screenshot(host, 'demo-devices');

@@ -3,6 +3,7 @@
 // artifacts (tests/e2e/artifacts/, kept by CI).
 
 import { mkdirSync } from 'node:fs';
+import { trackPeerConnections } from './browser.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +21,7 @@ export async function openStage(browser, serverUrl, stage, { name, role, join = 
   const context = await browser.newContext({ viewport, ...contextOptions });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`page error (${name}):`, e.message));
+  await trackPeerConnections(page);
   if (initScript) await page.addInitScript(initScript);
   const query = new URLSearchParams();
   if (name) query.set('name', name);

@@ -33,6 +33,7 @@ pub mod run;
 pub mod srtp;
 pub mod target;
 pub mod tcp;
+pub mod turn_link;
 pub mod udp;
 
 use clap::Parser;

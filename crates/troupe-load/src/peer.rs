@@ -19,7 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use str0m::{
     Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig,
     change::{SdpAnswer, SdpOffer, SdpPendingOffer},
@@ -41,6 +41,7 @@ use crate::{
     rtp,
     srtp::SrtpReceiver,
     tcp::TcpLink,
+    turn_link::{self, IceServer, TurnLink},
 };
 
 /// What publishers send; shared by all of them.
@@ -51,6 +52,8 @@ pub struct Media {
     pub endpoints: Endpoints,
     /// How subscribers take in media packets.
     pub receive: ReceivePath,
+    /// How peers reach the server's media.
+    pub transport: Transport,
 }
 
 /// How a subscriber takes in forwarded media packets.
@@ -189,6 +192,9 @@ pub struct Peer {
     proto: Protocol,
     /// Where ICE-TCP connections come from (`--transport tcp`).
     tcp_from: Option<std::net::Ipv4Addr>,
+    /// Relay through the server's TURN (`--transport turn`): wanted, then established.
+    wants_relay: bool,
+    turn: Option<TurnLink>,
     pending: Option<SdpPendingOffer>,
     kind: Kind,
     /// Which group of the run it belongs to (a stage, a ramp step), for the report.
@@ -260,7 +266,8 @@ impl Peer {
             Some(slot) => keytap::build_with_slot(config(), now, slot.clone()),
             None => config().build(now),
         };
-        if !matches!(socket, PeerSocket::Pending) {
+        // A relayed peer's only candidate is its relayed address (once allocated).
+        if !matches!(socket, PeerSocket::Pending) && media.transport == Transport::Udp {
             rtc.add_local_candidate(Candidate::host(local, "udp").context("a host candidate")?);
         }
         let kind = match role {
@@ -277,6 +284,8 @@ impl Peer {
             local,
             proto: Protocol::Udp,
             tcp_from: media.endpoints.tcp(),
+            wants_relay: media.transport == Transport::Turn,
+            turn: None,
             pending: None,
             kind,
             group,
@@ -290,11 +299,15 @@ impl Peer {
         })
     }
 
-    /// Applies the server's answer to [`Peer::offer`]. An ICE-TCP peer first connects to the
-    /// passive TCP candidate the answer names.
-    pub fn accept(&mut self, answer: &str) -> Result<()> {
+    /// Applies the server's answer to [`Peer::offer`] (with the ICE servers of the answer's
+    /// `Link` headers). An ICE-TCP peer first connects to the passive TCP candidate the answer
+    /// names; a relayed one first allocates on the TURN server.
+    pub fn accept(&mut self, answer: &str, ice_servers: &[IceServer]) -> Result<()> {
         if let Some(from) = self.tcp_from {
             self.connect_tcp(answer, from)?;
+        }
+        if self.wants_relay {
+            self.relay(answer, ice_servers)?;
         }
         let answer =
             SdpAnswer::from_sdp_string(answer).context("the server's answer is not SDP")?;
@@ -325,6 +338,28 @@ impl Peer {
         self.rtc.add_local_candidate(candidate);
         self.socket = PeerSocket::Tcp(Box::new(link));
         self.proto = Protocol::Tcp;
+        Ok(())
+    }
+
+    fn relay(&mut self, answer: &str, ice_servers: &[IceServer]) -> Result<()> {
+        let media = answer
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("a="))
+            .filter(|a| a.starts_with("candidate:"))
+            .filter_map(|a| Candidate::from_sdp_string(a).ok())
+            .find(|c| c.proto() == Protocol::Udp)
+            .ok_or_else(|| anyhow!("the answer has no UDP candidate to relay to"))?;
+        let (server, ice) = turn_link::udp_server(ice_servers)
+            .ok_or_else(|| anyhow!("the answer offers no TURN server over UDP (is TURN on?)"))?;
+        let PeerSocket::Own(socket) = &self.socket else {
+            bail!("a relayed peer needs a socket of its own");
+        };
+        let link = TurnLink::establish(socket, server, ice, media.addr())?;
+        let candidate =
+            Candidate::relayed(link.relayed(), self.local, "udp").context("a relayed candidate")?;
+        self.rtc.add_local_candidate(candidate);
+        self.local = link.relayed();
+        self.turn = Some(link);
         Ok(())
     }
 
@@ -379,6 +414,9 @@ impl Peer {
     /// When the peer next needs [`Peer::on_time`].
     pub fn next_due(&self) -> Instant {
         let mut due = self.wake;
+        if let Some(turn) = &self.turn {
+            due = due.min(turn.next_due());
+        }
         if let Kind::Publisher { tracks, .. } = &self.kind
             && self.connected
         {
@@ -395,6 +433,9 @@ impl Peer {
             self.fail("did not connect (ICE and DTLS) within 30 s");
             return;
         }
+        if let Some(turn) = self.turn.as_mut() {
+            turn.on_time(now);
+        }
         if now >= self.wake
             && let Err(e) = self.rtc.handle_input(Input::Timeout(now))
         {
@@ -407,6 +448,25 @@ impl Peer {
 
     /// Feeds one received datagram (received by the kernel at `received_ns`).
     pub fn on_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        data: &[u8],
+        received_ns: u64,
+        tally: &mut Tally,
+    ) {
+        if let Some(turn) = self.turn.as_mut() {
+            // Everything comes from the TURN server: the relayed datagram, or its own answer.
+            if let Some((peer, inner)) = turn.unwrap(data) {
+                self.on_relayed(now, peer, inner, received_ns, tally);
+            }
+            return;
+        }
+        self.on_relayed(now, source, data, received_ns, tally);
+    }
+
+    /// A datagram as the server's media sent it (relayed or not).
+    fn on_relayed(
         &mut self,
         now: Instant,
         source: SocketAddr,
@@ -435,7 +495,13 @@ impl Peer {
         if self.transmits.is_empty() {
             return (0, 0);
         }
-        let counts = self.socket.send(&self.transmits);
+        let counts = match self.turn.as_mut() {
+            Some(turn) => {
+                let wrapped = turn.wrap(&self.transmits);
+                self.socket.send(&wrapped)
+            }
+            None => self.socket.send(&self.transmits),
+        };
         self.transmits.clear();
         counts
     }

@@ -145,7 +145,13 @@ pub fn run(args: &Args) -> Result<Report> {
         .map(|i| event_loop::spawn(i, args.tick, progress.clone(), endpoints.loop_socket(i)))
         .collect::<std::io::Result<Vec<_>>>()
         .context("starting the event loops")?;
-    let media = Arc::new(Media { video, audio, endpoints, receive: args.receive });
+    let media = Arc::new(Media {
+        video,
+        audio,
+        endpoints,
+        receive: args.receive,
+        transport: args.transport,
+    });
     let mut run = MediaRun {
         args,
         shape,

@@ -28,9 +28,16 @@ pub enum Command {
     #[command(
         long_about = "Run a Troupe node.\n\nOne TCP port serves the IVS control-plane API (SigV4), \
 WHIP, the stage events WebSocket, the Web SDK, /healthz, /readyz and /metrics; media uses the UDP \
-port range. Settings come from flags, then TROUPE_* environment variables, then the --config file, \
-then defaults. SIGINT or SIGTERM shut down cleanly.",
+port range, with ICE over TCP and an embedded TURN server for networks that block UDP (see \
+\"Real networks\" below). Settings come from flags, then TROUPE_* environment variables, then the \
+--config file, then defaults. SIGINT or SIGTERM shut down cleanly; SIGHUP reloads the TLS \
+certificate.",
         after_help = "Examples:\n  troupe serve --dev\n      loopback only, credentials devkey/devsecret, data in ./troupe-data\n  \
+troupe serve --dev --tls self-signed --bind 0.0.0.0:7800 --access-key-id AK --secret-access-key SK\n      \
+the demo for your LAN over HTTPS (browsers give the camera to secure pages only)\n  \
+troupe serve --tls-cert fullchain.pem --tls-key privkey.pem --bind 203.0.113.10:443 \\\n      \
+--turn-ip 203.0.113.11 --turn-tls-port 443\n      \
+HTTPS and TURN over TLS both on 443, for networks that let nothing else out\n  \
 TROUPE_ACCESS_KEY_ID=AK TROUPE_SECRET_ACCESS_KEY=SK troupe serve --public-url https://live.example.com\n  \
 troupe serve --config /etc/troupe.toml --store postgres://troupe@db/troupe\n\n\
 Then, with the AWS CLI or any AWS SDK:\n  aws ivs-realtime create-stage --name show --endpoint-url http://127.0.0.1:7800\n\n\

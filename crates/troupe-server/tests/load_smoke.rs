@@ -108,6 +108,42 @@ fn a_meeting_over_ice_tcp_is_measured_end_to_end() {
     }
 }
 
+/// Every peer through a TURN relay, with the credentials of its WHIP answer.
+#[test]
+fn a_meeting_through_turn_relays_is_measured_end_to_end() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = Server::start("load-smoke-turn", &["--turn-port", &port.to_string()]);
+    let report = run_load(&[
+        "meeting",
+        "--url",
+        &server.url(),
+        "--stages",
+        "1",
+        "--publishers",
+        "2",
+        "--duration",
+        "3s",
+        "--warmup",
+        "1s",
+        "--video-size",
+        "320x180",
+        "--video-bitrate",
+        "300k",
+        "--transport",
+        "turn",
+    ]);
+    assert_eq!(report["transport"], "turn", "{report:#}");
+    let level = &report["levels"][0];
+    assert_eq!(level["failures"], 0, "{report:#}");
+    assert_eq!(level["packets_unstamped"], 0, "{report:#}");
+    let forwarded = positive(&report, "packets_forwarded");
+    assert!(forwarded > 100.0, "{forwarded} packets");
+    // Four peers, four allocations, and the media went through them both ways.
+    assert_eq!(support::metric(server.addr, "troupe_turn_allocations_total"), 4.0);
+    assert!(support::metric(server.addr, "troupe_turn_packets_to_clients_total") >= forwarded);
+    assert!(support::metric(server.addr, "troupe_turn_packets_to_peers_total") > 100.0);
+}
+
 #[test]
 fn the_control_plane_benchmark_counts_requests() {
     let server = Server::start("load-smoke", &[]);

@@ -136,15 +136,15 @@ impl Signaler {
             (Signaler::Troupe(api), StageRef::Troupe { arn }) => {
                 let participant = api.create_token(arn, name, true)?;
                 peer.started = Instant::now();
-                let (answer, location) = api.whip("/whip", &participant.token, &offer)?;
-                peer.accept(&answer)?;
-                remember(sessions, location, &participant.token);
+                let answered = api.whip("/whip", &participant.token, &offer)?;
+                peer.accept(&answered.answer, &answered.ice_servers)?;
+                remember(sessions, answered.location, &participant.token);
                 Ok((peer, PublisherRef::Troupe { participant }))
             }
             (Signaler::Janus(client), StageRef::Janus { room }) => {
                 peer.started = Instant::now();
                 let (answer, feed) = client.publish(*room, name, &offer)?;
-                peer.accept(&answer)?;
+                peer.accept(&answer, &[])?;
                 Ok((peer, PublisherRef::Janus { room: *room, feed }))
             }
             _ => anyhow::bail!("a stage of another target"),
@@ -179,10 +179,10 @@ impl Signaler {
                 };
                 let (mut peer, offer) = Peer::offer(role, media, group)?;
                 peer.started = Instant::now();
-                let (answer, location) =
+                let answered =
                     api.whip(&format!("/whip/subscribe/{}", host.id), &me.token, &offer)?;
-                peer.accept(&answer)?;
-                remember(sessions, location, &me.token);
+                peer.accept(&answered.answer, &answered.ice_servers)?;
+                remember(sessions, answered.location, &me.token);
                 Ok(peer)
             }
             (Signaler::Janus(client), PublisherRef::Janus { room, feed }) => {

@@ -15,6 +15,13 @@ pub struct TroupeApi {
     creds: std::sync::Arc<Credentials>,
 }
 
+/// What a WHIP POST brought back.
+pub struct Answered {
+    pub answer: String,
+    pub location: String,
+    pub ice_servers: Vec<crate::turn_link::IceServer>,
+}
+
 /// A participant token and the participant it names.
 #[derive(Debug, Clone)]
 pub struct Participant {
@@ -78,8 +85,9 @@ impl TroupeApi {
         })
     }
 
-    /// A WHIP POST: the answer and the session's `Location`.
-    pub fn whip(&mut self, path: &str, token: &str, offer: &str) -> Result<(String, String)> {
+    /// A WHIP POST: the answer, the session's `Location`, and the ICE servers of its `Link`
+    /// headers.
+    pub fn whip(&mut self, path: &str, token: &str, offer: &str) -> Result<Answered> {
         let path = format!("{}{path}", self.base);
         let bearer = format!("Bearer {token}");
         let headers = [("Content-Type", "application/sdp"), ("Authorization", bearer.as_str())];
@@ -92,7 +100,13 @@ impl TroupeApi {
             );
         }
         let location = response.header("location").unwrap_or_default().to_string();
-        Ok((response.text(), location))
+        let links = response
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("link"))
+            .map(|(_, v)| v.as_str());
+        let ice_servers = crate::turn_link::parse_links(links);
+        Ok(Answered { answer: response.text(), location, ice_servers })
     }
 
     /// Ends a WHIP session (best effort: the run is over either way).

@@ -55,7 +55,7 @@ pub struct ConfigArgs {
     #[arg(long, env = "TROUPE_NODE_IP", value_name = "IP")]
     pub node_ip: Option<String>,
     /// Base URL clients use to reach this server (behind a proxy); stage endpoints and tokens
-    /// carry <URL>/whip and ws(s)://…/events [default: http://<bind address>].
+    /// carry <URL>/whip and ws(s)://…/events [default: http(s)://<bind address>].
     #[arg(long, env = "TROUPE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// Where the node key and the SQLite database live [default: ./troupe-data].
