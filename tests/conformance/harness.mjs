@@ -2,6 +2,8 @@
 // pointed at them. Each server gets its own data directory and an ephemeral port.
 
 import { spawn, execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createServer as createNetServer } from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -25,16 +27,32 @@ export function tempDataDir() {
   return mkdtempSync(join(tmpdir(), 'troupe-conformance-'));
 }
 
-/** A UDP port for a test server's media worker, unlikely to collide with another's. */
-function mediaPort() {
-  mediaPort.last = 20000 + Math.floor(Math.random() * 30000);
-  return mediaPort.last;
+/** A port for a test server's media worker, free on UDP and on TCP (its ICE-TCP port has the
+ *  same number), and unlikely to collide with another server's. */
+async function mediaPort() {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    if (await freeOn(port)) return port;
+  }
+}
+
+function freeOn(port) {
+  return new Promise((resolve) => {
+    const tcp = createNetServer();
+    tcp.once('error', () => resolve(false));
+    tcp.listen(port, '127.0.0.1', () => {
+      const udp = createSocket('udp4');
+      udp.once('error', () => tcp.close(() => resolve(false)));
+      udp.bind(port, '127.0.0.1', () => udp.close(() => tcp.close(() => resolve(true))));
+    });
+  });
 }
 
 /** Starts `troupe serve --dev` and resolves once it printed its ready line. */
 export async function startServer({ args = [], env = {}, dataDir = tempDataDir(), keepData = false } = {}) {
   // Every test server gets its own media port, so that servers can run side by side.
-  const udp = args.includes('--udp-ports') ? [] : ['--udp-ports', `${mediaPort()}-${mediaPort.last}`];
+  const port = args.includes('--udp-ports') ? undefined : await mediaPort();
+  const udp = port === undefined ? [] : ['--udp-ports', `${port}-${port}`];
   const bind = args.includes('--bind') ? [] : ['--bind', '127.0.0.1:0'];
   // TURN's well-known port would be shared: servers side by side run without, unless asked.
   const turn = args.includes('--turn-port') ? [] : ['--turn-port', '0'];

@@ -96,6 +96,12 @@ test('bad configuration exits 2 naming the key, from a flag, a variable or the f
     [['serve', '--dev', '--store', 'mysql://x'], {}, /store/],
     [['serve'], {}, /access_key_id/],
     [['serve', '--dev', '--public-url', 'ftp://x'], {}, /public_url/],
+    [['serve', '--dev', '--tls-cert', 'cert.pem'], {}, /tls_key/],
+    [['serve', '--dev', '--tls', 'sometimes'], {}, /tls \(--tls, TROUPE_TLS\)/],
+    [['serve', '--dev', '--tls-cert', '/no/such/cert.pem', '--tls-key', '/no/such/key.pem'], {}, /tls_cert.*\/no\/such\/cert\.pem/],
+    [['serve', '--dev'], { TROUPE_ICE_TCP_PORT: '70000' }, /ice_tcp_port.*TROUPE_ICE_TCP_PORT/],
+    [['serve', '--dev', '--turn-tls-port', '443'], {}, /turn_tls_port/],
+    [['serve', '--dev', '--turn-external', 'turn:t.example:3478'], {}, /turn_secret/],
   ];
   for (const [args, env, pattern] of cases) {
     const { code, stderr } = await runTroupe([...args, '--data-dir', dataDir], { env });

@@ -23,6 +23,21 @@ DEV_KEY, DEV_SECRET = "devkey", "devsecret"
 READY = re.compile(r"troupe listening on (http://[0-9.:]+)")
 
 
+def free_media_port():
+    """A port free on UDP and TCP (the server's ICE-TCP port has its media port's number)."""
+    import socket
+    while True:
+        port = random.randint(20000, 49999)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                u.bind(("127.0.0.1", port))
+                t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+
+
 class Server:
     """A running `troupe serve --dev` on 127.0.0.1:0 with its own data directory."""
 
@@ -30,7 +45,7 @@ class Server:
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="troupe-pytest-"))
         self.stderr = tempfile.TemporaryFile()
         env = {**os.environ, "RUST_LOG": "warn"}
-        port = random.randint(20000, 49999)
+        port = free_media_port()
         self.proc = subprocess.Popen(
             [
                 TROUPE_BIN, "serve", "--dev", "--bind", "127.0.0.1:0",

@@ -24,9 +24,12 @@ const MAX_FIRST_FRAME: usize = 1500;
 
 /// Binds the ICE-TCP port (an error names it) and accepts until the runtime stops.
 pub async fn start(bind: SocketAddr, media: Arc<MediaPlane>) -> Result<SocketAddr, String> {
-    let listener = TcpListener::bind(bind)
-        .await
-        .map_err(|e| format!("cannot listen for ICE over TCP on {bind}: {e}"))?;
+    let listener = TcpListener::bind(bind).await.map_err(|e| {
+        format!(
+            "cannot listen for ICE over TCP on {bind}: {e} (choose another port with \
+                 --ice-tcp-port, or 0 to run without ICE over TCP)"
+        )
+    })?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tokio::spawn(accept(listener, media));
     Ok(local)

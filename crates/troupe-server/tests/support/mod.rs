@@ -26,7 +26,7 @@ impl Server {
     /// `troupe serve --dev` on loopback, with `extra` flags; `what` names its data directory.
     pub fn start(what: &str, extra: &[&str]) -> Server {
         let data_dir = unique(what);
-        let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_media_port();
         let mut child = troupe()
             .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log-level", "warn"])
             .args(["--udp-ports", &format!("{port}-{port}")])
@@ -161,4 +161,15 @@ pub fn http_with(
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect();
     HttpResponse { status, headers, body: body.to_string() }
+}
+
+/// A port free on UDP and on TCP (a server's ICE-TCP port has its media port's number).
+pub fn free_media_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
