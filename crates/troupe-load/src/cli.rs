@@ -98,9 +98,10 @@ pub struct Args {
     #[arg(long, default_value = "20ms", value_parser = parse_duration)]
     pub max_p99: Duration,
 
-    /// The server's process id: its CPU time and RSS are read from /proc.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// The server's process id: its CPU time and RSS are read from /proc. Several, comma
+    /// separated, are added up: a server with an external TURN server is both processes.
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
 
     /// Write the figures to this file as JSON.
     #[arg(long)]

@@ -52,11 +52,7 @@ pub fn run(args: &Args) -> Result<ControlReport> {
     if args.target != Target::Troupe {
         bail!("control benchmarks Troupe's IVS API; Janus has no such API (use --target troupe)");
     }
-    if let Some(pid) = args.server_pid
-        && !procfs::exists(pid)
-    {
-        bail!("--server-pid {pid}: no such process");
-    }
+    procfs::check_exist(&args.server_pid)?;
     let creds = Arc::new(Credentials {
         access_key_id: args.access_key_id.clone(),
         secret_access_key: args.secret_access_key.clone(),
@@ -71,7 +67,7 @@ pub fn run(args: &Args) -> Result<ControlReport> {
         args.concurrency,
         args.duration.as_secs_f64()
     );
-    let cpu_before = args.server_pid.and_then(procfs::cpu_time);
+    let cpu_before = procfs::cpu_time_of(&args.server_pid);
     let started = Instant::now();
     let deadline = started + args.duration;
     let totals = Mutex::new((vec![Histogram::default(); OPERATIONS.len()], 0u64, None::<String>));
@@ -115,11 +111,8 @@ pub fn run(args: &Args) -> Result<ControlReport> {
         }
     });
     let elapsed = started.elapsed().as_secs_f64();
-    let server_cpu = args
-        .server_pid
-        .and_then(procfs::cpu_time)
-        .zip(cpu_before)
-        .map(|(a, b)| a.saturating_sub(b));
+    let server_cpu =
+        procfs::cpu_time_of(&args.server_pid).zip(cpu_before).map(|(a, b)| a.saturating_sub(b));
     let (latencies, errors, first_error) = totals.into_inner().unwrap_or_else(|p| p.into_inner());
     if let Some(e) = &first_error {
         eprintln!("troupe-load: {errors} requests failed; the first: {e}");
@@ -149,9 +142,7 @@ pub fn run(args: &Args) -> Result<ControlReport> {
         latency_p99_ms: ms(all.quantile(0.99)),
         server_cpu_us_per_request: server_cpu
             .map(|c| (c.as_secs_f64() * 1e6 / requests as f64 * 10.0).round() / 10.0),
-        server_rss_mb: args
-            .server_pid
-            .and_then(procfs::rss_kib)
+        server_rss_mb: procfs::rss_kib_of(&args.server_pid)
             .map(|k| (k as f64 / 102.4).round() / 10.0),
         operations: OPERATIONS
             .iter()

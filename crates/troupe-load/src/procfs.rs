@@ -1,5 +1,7 @@
 //! What a process spent, from `/proc` (the server's, with `--server-pid`) and from
-//! `getrusage` (the tool's own): CPU time of all its threads, and resident memory.
+//! `getrusage` (the tool's own): CPU time of all its threads, and resident memory. A server
+//! may be several processes (Troupe relaying through an external TURN server): their figures
+//! add up.
 
 use std::time::Duration;
 
@@ -27,6 +29,30 @@ pub fn exists(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}/stat")).exists()
 }
 
+/// CPU time of all of `pids` so far; `None` if there are none or one is gone.
+pub fn cpu_time_of(pids: &[u32]) -> Option<Duration> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&pid| cpu_time(pid)).sum()
+}
+
+/// Resident memory of all of `pids`, in KiB; `None` if there are none or one is gone.
+pub fn rss_kib_of(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&pid| rss_kib(pid)).sum()
+}
+
+/// An error naming the first of `pids` that does not exist.
+pub fn check_exist(pids: &[u32]) -> anyhow::Result<()> {
+    match pids.iter().find(|&&pid| !exists(pid)) {
+        Some(pid) => anyhow::bail!("--server-pid {pid}: no such process"),
+        None => Ok(()),
+    }
+}
+
 /// The tool's own CPU time (all its threads) so far.
 pub fn own_cpu_time() -> Duration {
     // SAFETY: getrusage fills the struct it is given.
@@ -47,5 +73,11 @@ mod tests {
         assert!(cpu_time(pid).is_some());
         assert!(rss_kib(pid).is_some_and(|kib| kib > 0));
         assert!(!exists(u32::MAX));
+        let twice = cpu_time_of(&[pid, pid]).unwrap();
+        assert!(twice >= cpu_time(pid).unwrap(), "two processes' CPU is added");
+        assert_eq!(cpu_time_of(&[]), None);
+        assert_eq!(rss_kib_of(&[pid, u32::MAX]), None, "one is gone");
+        assert!(check_exist(&[pid]).is_ok());
+        assert!(check_exist(&[pid, u32::MAX]).unwrap_err().to_string().contains("4294967295"));
     }
 }

@@ -103,11 +103,7 @@ pub struct MediaRun<'a> {
 
 pub fn run(args: &Args) -> Result<Report> {
     let shape = Shape::of(args)?;
-    if let Some(pid) = args.server_pid
-        && !procfs::exists(pid)
-    {
-        bail!("--server-pid {pid}: no such process");
-    }
+    procfs::check_exist(&args.server_pid)?;
     let target = Target::connect(args)?;
     let started = Instant::now();
     eprintln!(
@@ -162,7 +158,7 @@ pub fn run(args: &Args) -> Result<Report> {
         progress,
         sessions: Sessions::default(),
         stages: Vec::new(),
-        baseline_rss_kib: args.server_pid.and_then(procfs::rss_kib),
+        baseline_rss_kib: procfs::rss_kib_of(&args.server_pid),
         subscriptions: 0,
         name: format!("load-{}-{}", std::process::id(), started.elapsed().as_nanos() % 1_000_000),
         started,
@@ -384,10 +380,8 @@ impl MediaRun<'_> {
 
     fn status(&self, level: usize, what: &str) -> String {
         let p = &self.progress;
-        let server =
-            self.args.server_pid.and_then(procfs::rss_kib).map_or(String::new(), |kib| {
-                format!(" | server RSS {:.0} MB", kib as f64 / 1024.0)
-            });
+        let server = procfs::rss_kib_of(&self.args.server_pid)
+            .map_or(String::new(), |kib| format!(" | server RSS {:.0} MB", kib as f64 / 1024.0));
         format!(
             "[{} {} level {level}] {what} {:>4.0}s | peers {} joined {}/{} failed {} | rx {} pkts | out {} dgrams{server}",
             self.args.scenario.name(),
@@ -403,8 +397,8 @@ impl MediaRun<'_> {
     }
 
     fn measure(&self, level: usize) -> Result<Level> {
-        let pid = self.args.server_pid;
-        let cpu_before = pid.and_then(procfs::cpu_time);
+        let pids = &self.args.server_pid;
+        let cpu_before = procfs::cpu_time_of(pids);
         let own_before = procfs::own_cpu_time();
         let started = Instant::now();
         for l in &self.loops {
@@ -423,8 +417,8 @@ impl MediaRun<'_> {
         let window = started.elapsed();
         let own_cpu = procfs::own_cpu_time().saturating_sub(own_before);
         let server_cpu =
-            pid.and_then(procfs::cpu_time).zip(cpu_before).map(|(a, b)| a.saturating_sub(b));
-        let rss = pid.and_then(procfs::rss_kib);
+            procfs::cpu_time_of(pids).zip(cpu_before).map(|(a, b)| a.saturating_sub(b));
+        let rss = procfs::rss_kib_of(pids);
         let mut joins = Histogram::default();
         for &(_, micros) in tally.joins.iter().filter(|(group, _)| *group == level) {
             joins.record(micros);

@@ -15,14 +15,18 @@ use str0m::net::Transmit;
 
 /// Unsent bytes a link keeps when the server reads slowly; beyond, packets are dropped whole.
 const MAX_BACKLOG: usize = 1 << 20;
+/// The read buffer: two of the largest frames (two length bytes and 65,535).
+const INPUT: usize = 2 * (2 + u16::MAX as usize);
 
 pub struct TcpLink {
     stream: TcpStream,
     local: SocketAddr,
     remote: SocketAddr,
-    input: Vec<u8>,
-    /// Where the next frame of `input` starts.
+    /// Bytes read and not yet cut into frames: `input[start..end]`. Allocated once, so that a
+    /// read costs no allocation or zeroing (the largest frame, 64 KiB, always fits).
+    input: Box<[u8]>,
     start: usize,
+    end: usize,
     output: Vec<u8>,
 }
 
@@ -38,8 +42,9 @@ impl TcpLink {
             stream: socket,
             local,
             remote,
-            input: Vec::new(),
+            input: vec![0; INPUT].into_boxed_slice(),
             start: 0,
+            end: 0,
             output: Vec::new(),
         })
     }
@@ -62,31 +67,24 @@ impl TcpLink {
         let mut closed = false;
         loop {
             if self.start > 0 {
-                self.input.drain(..self.start);
+                // Move the partial frame to the front: there is then room for a whole one.
+                self.input.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
                 self.start = 0;
             }
-            let filled = self.input.len();
-            self.input.resize(filled + 64 * 1024, 0);
-            match self.stream.read(&mut self.input[filled..]) {
+            match self.stream.read(&mut self.input[self.end..]) {
                 Ok(0) => {
-                    self.input.truncate(filled);
                     closed = true;
                     break;
                 }
-                Ok(n) => self.input.truncate(filled + n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.input.truncate(filled);
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.input.truncate(filled),
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
-            while let Some(frame) = next_frame(&self.input, &mut self.start) {
+            while let Some(frame) = next_frame(&self.input[..self.end], &mut self.start) {
                 each(frame);
             }
-        }
-        while let Some(frame) = next_frame(&self.input, &mut self.start) {
-            each(frame);
         }
         if closed {
             return Err(io::Error::new(

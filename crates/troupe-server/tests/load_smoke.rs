@@ -18,20 +18,13 @@ fn run_load(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn positive(report: &serde_json::Value, field: &str) -> f64 {
-    let value = report[field].as_f64().unwrap_or_else(|| panic!("{field} missing: {report:#}"));
-    assert!(value.is_finite() && value > 0.0, "{field} = {value}: {report:#}");
-    value
-}
-
-#[test]
-fn a_small_meeting_is_measured_end_to_end() {
-    let server = Server::start("load-smoke", &[]);
-    let pid = server.child.id().to_string();
-    let report = run_load(&[
+/// A meeting of two small-video hosts for three seconds, with `extra` flags.
+fn small_meeting(server: &Server, extra: &[&str]) -> serde_json::Value {
+    let url = server.url();
+    let mut args = vec![
         "meeting",
         "--url",
-        &server.url(),
+        &url,
         "--stages",
         "1",
         "--publishers",
@@ -44,9 +37,22 @@ fn a_small_meeting_is_measured_end_to_end() {
         "320x180",
         "--video-bitrate",
         "300k",
-        "--server-pid",
-        &pid,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    run_load(&args)
+}
+
+fn positive(report: &serde_json::Value, field: &str) -> f64 {
+    let value = report[field].as_f64().unwrap_or_else(|| panic!("{field} missing: {report:#}"));
+    assert!(value.is_finite() && value > 0.0, "{field} = {value}: {report:#}");
+    value
+}
+
+#[test]
+fn a_small_meeting_is_measured_end_to_end() {
+    let server = Server::start("load-smoke", &[]);
+    let pid = server.child.id().to_string();
+    let report = small_meeting(&server, &["--server-pid", &pid]);
     let level = &report["levels"][0];
     assert_eq!(level["subscriptions"], 2, "each host subscribes to the other: {report:#}");
     assert_eq!(level["failures"], 0, "{report:#}");
@@ -69,25 +75,7 @@ fn a_small_meeting_is_measured_end_to_end() {
 #[test]
 fn a_meeting_over_ice_tcp_is_measured_end_to_end() {
     let server = Server::start("load-smoke-tcp", &[]);
-    let report = run_load(&[
-        "meeting",
-        "--url",
-        &server.url(),
-        "--stages",
-        "1",
-        "--publishers",
-        "2",
-        "--duration",
-        "3s",
-        "--warmup",
-        "1s",
-        "--video-size",
-        "320x180",
-        "--video-bitrate",
-        "300k",
-        "--transport",
-        "tcp",
-    ]);
+    let report = small_meeting(&server, &["--transport", "tcp"]);
     assert_eq!(report["transport"], "tcp", "{report:#}");
     let level = &report["levels"][0];
     assert_eq!(level["subscriptions"], 2, "{report:#}");
@@ -113,25 +101,7 @@ fn a_meeting_over_ice_tcp_is_measured_end_to_end() {
 fn a_meeting_through_turn_relays_is_measured_end_to_end() {
     let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let server = Server::start("load-smoke-turn", &["--turn-port", &port.to_string()]);
-    let report = run_load(&[
-        "meeting",
-        "--url",
-        &server.url(),
-        "--stages",
-        "1",
-        "--publishers",
-        "2",
-        "--duration",
-        "3s",
-        "--warmup",
-        "1s",
-        "--video-size",
-        "320x180",
-        "--video-bitrate",
-        "300k",
-        "--transport",
-        "turn",
-    ]);
+    let report = small_meeting(&server, &["--transport", "turn"]);
     assert_eq!(report["transport"], "turn", "{report:#}");
     let level = &report["levels"][0];
     assert_eq!(level["failures"], 0, "{report:#}");

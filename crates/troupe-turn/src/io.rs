@@ -101,8 +101,9 @@ pub fn spawn(settings: TurnSettings) -> io::Result<TurnHandle> {
     let mut udp = match settings.udp {
         Some(addr) => {
             let socket = UdpSocket::bind(addr).map_err(|e| named("UDP", addr, e))?;
-            local.push((Transport::Udp, socket.local_addr()?));
-            Some(socket)
+            let bound = socket.local_addr()?;
+            local.push((Transport::Udp, bound));
+            Some((socket, bound))
         }
         None => None,
     };
@@ -122,7 +123,7 @@ pub fn spawn(settings: TurnSettings) -> io::Result<TurnHandle> {
         }
         None => None,
     };
-    if let Some(s) = udp.as_mut() {
+    if let Some((s, _)) = udp.as_mut() {
         poll.registry().register(s, UDP, Interest::READABLE)?;
     }
     if let Some(l) = tcp.as_mut() {
@@ -172,7 +173,8 @@ struct Conn {
 /// The sockets; apart from the core so that both can be borrowed at once.
 struct Io {
     poll: Poll,
-    udp: Option<UdpSocket>,
+    /// The UDP listener and its address (asked once: it is in every client's address).
+    udp: Option<(UdpSocket, SocketAddr)>,
     tcp: Option<TcpListener>,
     tls: Option<(TcpListener, TlsConfigSource)>,
     relays: HashMap<u16, UdpSocket>,
@@ -240,8 +242,10 @@ impl State {
         let mut next_sweep = Instant::now();
         loop {
             let now = Instant::now();
-            let due = self.core.poll_timeout().map_or(next_sweep, |t| t.min(next_sweep));
-            let wait = due.saturating_duration_since(now).min(Duration::from_secs(1));
+            // Expiries are handled by the sweep, once a second: TURN lifetimes are counted in
+            // seconds, and asking the core for its next expiry would scan every allocation
+            // on every wake-up.
+            let wait = next_sweep.saturating_duration_since(now).min(Duration::from_secs(1));
             if let Err(e) = self.io.poll.poll(&mut events, Some(wait)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     tracing::warn!(error = %e, "TURN poll failed");
@@ -287,15 +291,14 @@ impl State {
 
     fn receive_udp(&mut self, now: Instant, unix: u64) {
         loop {
-            let Some(socket) = self.io.udp.as_ref() else { return };
+            let Some((socket, local)) = self.io.udp.as_ref() else { return };
             let (n, remote) = match socket.recv_from(&mut self.buffer) {
                 Ok(received) => received,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return, // An ICMP error reported on the socket: nothing to do.
             };
-            let Ok(local) = socket.local_addr() else { return };
-            let client = ClientAddr { transport: Transport::Udp, local, remote };
+            let client = ClientAddr { transport: Transport::Udp, local: *local, remote };
             let mut relays = self.io.relays();
             let action = self.core.handle_client(
                 now,
@@ -548,7 +551,7 @@ impl Io {
     fn send_to_client(&mut self, client: ClientAddr, bytes: &[u8]) {
         match client.transport {
             Transport::Udp => {
-                if let Some(socket) = &self.udp {
+                if let Some((socket, _)) = &self.udp {
                     let _ = socket.send_to(bytes, client.remote);
                 }
             }
