@@ -157,4 +157,44 @@ mod tests {
         assert_eq!(next_frame(&buffer, &mut start), None, "three bytes announced, two there");
         assert_eq!(start, 6);
     }
+
+    /// Frames written in pieces, the largest RFC 4571 allows among them, arrive whole and in
+    /// order through the reader's fixed buffer; the peer closing is reported after them.
+    #[test]
+    fn the_reader_cuts_a_stream_into_its_frames() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut link =
+            TcpLink::connect(listener.local_addr().unwrap(), "127.0.0.1".parse().unwrap()).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        let sizes = [1usize, 65_535, 300, 0, 65_535, 65_535, 7];
+        let mut stream = Vec::new();
+        for (i, &size) in sizes.iter().enumerate() {
+            stream.extend_from_slice(&(size as u16).to_be_bytes());
+            stream.extend(std::iter::repeat_n(i as u8, size));
+        }
+        let mut frames: Vec<Vec<u8>> = Vec::new();
+        for piece in stream.chunks(40_000) {
+            peer.write_all(piece).unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+            link.receive(|f| frames.push(f.to_vec())).unwrap();
+        }
+        drop(peer);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let closed = loop {
+            match link.receive(|f| frames.push(f.to_vec())) {
+                Err(e) => break e,
+                Ok(()) => {
+                    assert!(std::time::Instant::now() < deadline, "the close was not seen");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        };
+        assert_eq!(closed.kind(), io::ErrorKind::UnexpectedEof);
+        let got: Vec<(usize, Option<u8>)> =
+            frames.iter().map(|f| (f.len(), f.first().copied())).collect();
+        let want: Vec<(usize, Option<u8>)> =
+            sizes.iter().enumerate().map(|(i, &n)| (n, (n > 0).then_some(i as u8))).collect();
+        assert_eq!(got, want);
+        assert!(frames.iter().enumerate().all(|(i, f)| f.iter().all(|&b| b == i as u8)));
+    }
 }

@@ -302,11 +302,6 @@ impl TurnServer {
         Some(a.client)
     }
 
-    /// The earliest time something expires.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.allocations.iter().flatten().map(|a| a.expires).min()
-    }
-
     /// Ends expired allocations (closing their relays) and forgets expired permissions and
     /// channels.
     pub fn handle_timeout(&mut self, now: Instant, relays: &mut dyn RelaySockets) {
