@@ -12,3 +12,9 @@ mod track;
 pub use track::{AudioSample, AudioTrack, SampleError, TrackError, VIDEO_TIMESCALE, VideoSample, VideoTrack};
 mod fragmenter;
 mod wall_clock;
+pub mod live;
+
+pub use live::{LiveConfig, LivePackager, LiveStream, MediaFile, PlaylistError};
+mod recording;
+
+pub use recording::{RecordingOutput, RecordingSegmenter};

@@ -148,6 +148,8 @@ pub enum TrackError {
     OpusChannels(u8),
     #[error("a stream needs a video or an audio track")]
     NoTracks,
+    #[error("invalid packager configuration: {0}")]
+    Config(&'static str),
 }
 
 /// Errors for samples a packager refuses; the stream goes on without them.
