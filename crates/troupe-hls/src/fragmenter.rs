@@ -9,7 +9,9 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use crate::fmp4::{self, AUDIO_ONLY_TRACK_ID, AUDIO_TRACK_ID, FragmentSample, TrackRun, VIDEO_TRACK_ID};
+use crate::fmp4::{
+    self, AUDIO_ONLY_TRACK_ID, AUDIO_TRACK_ID, FragmentSample, TrackRun, VIDEO_TRACK_ID,
+};
 use crate::track::{AudioSample, SampleError, VIDEO_TIMESCALE, VideoSample};
 
 /// A sample larger than this is not a real access unit (a 4K IDR is a few MB).
@@ -141,8 +143,13 @@ impl Fragmenter {
         self.sequence + 1
     }
 
-    pub(crate) fn push_video(&mut self, sample: VideoSample) -> Result<Vec<CompletedPart>, SampleError> {
-        let Some(clock) = self.video.as_mut() else { return Err(SampleError::NoSuchTrack("video")) };
+    pub(crate) fn push_video(
+        &mut self,
+        sample: VideoSample,
+    ) -> Result<Vec<CompletedPart>, SampleError> {
+        let Some(clock) = self.video.as_mut() else {
+            return Err(SampleError::NoSuchTrack("video"));
+        };
         check_size("video", &sample.data)?;
         // A stream joined mid-GOP cannot be decoded until its first keyframe.
         if !self.seen_keyframe && !sample.keyframe {
@@ -164,10 +171,16 @@ impl Fragmenter {
         Ok(out)
     }
 
-    pub(crate) fn push_audio(&mut self, sample: AudioSample) -> Result<Vec<CompletedPart>, SampleError> {
-        let Some(clock) = self.audio.as_mut() else { return Err(SampleError::NoSuchTrack("audio")) };
+    pub(crate) fn push_audio(
+        &mut self,
+        sample: AudioSample,
+    ) -> Result<Vec<CompletedPart>, SampleError> {
+        let Some(clock) = self.audio.as_mut() else {
+            return Err(SampleError::NoSuchTrack("audio"));
+        };
         check_size("audio", &sample.data)?;
-        let fragment_sample = FragmentSample { duration: 0, composition_offset: 0, sync: true, data: sample.data };
+        let fragment_sample =
+            FragmentSample { duration: 0, composition_offset: 0, sync: true, data: sample.data };
         let time_90k = clock.to_90k(sample.pts);
         let Some((start, held)) = clock.advance("audio", sample.pts, fragment_sample)? else {
             return Ok(Vec::new());
@@ -208,7 +221,13 @@ impl Fragmenter {
         self.close_part(true, None).into_iter().collect()
     }
 
-    fn append_driver_sample(&mut self, start_90k: u64, decode_time: u64, sample: FragmentSample, video: bool) {
+    fn append_driver_sample(
+        &mut self,
+        start_90k: u64,
+        decode_time: u64,
+        sample: FragmentSample,
+        video: bool,
+    ) {
         self.segment_start_90k.get_or_insert(start_90k);
         let part = self.open.get_or_insert_with(|| OpenPart {
             start_90k,
@@ -227,15 +246,19 @@ impl Fragmenter {
         let part = self.open.as_ref()?;
         let segment_elapsed = time_90k.saturating_sub(self.segment_start_90k.unwrap_or(time_90k));
         let max_segment = self.rules.segment_target * MAX_SEGMENT_TARGETS;
-        if (keyframe && segment_elapsed >= self.rules.segment_target) || segment_elapsed >= max_segment {
+        if (keyframe && segment_elapsed >= self.rules.segment_target)
+            || segment_elapsed >= max_segment
+        {
             return self.close_part(true, Some(time_90k));
         }
         let samples = part.video.len() + part.audio.len();
         let driver = if self.video.is_some() { self.video.as_ref() } else { self.audio.as_ref() };
         // The next sample will likely last as long as the last one: cut now if it would not fit.
         let next_duration = driver.map_or(0, |clock| clock.to_90k(u64::from(clock.last_duration)));
-        let part_full =
-            self.rules.part_target.is_some_and(|target| time_90k - part.start_90k + next_duration > target);
+        let part_full = self
+            .rules
+            .part_target
+            .is_some_and(|target| time_90k - part.start_90k + next_duration > target);
         if part_full || samples >= MAX_PART_SAMPLES || part.bytes >= MAX_PART_BYTES {
             return self.close_part(false, Some(time_90k));
         }
@@ -266,13 +289,26 @@ impl Fragmenter {
         let bytes = fmp4::fragment(
             self.sequence,
             &[
-                TrackRun { track_id: VIDEO_TRACK_ID, base_decode_time: part.video_base, samples: &part.video, video: true },
-                TrackRun { track_id: audio_id, base_decode_time: part.audio_base, samples: &part.audio, video: false },
+                TrackRun {
+                    track_id: VIDEO_TRACK_ID,
+                    base_decode_time: part.video_base,
+                    samples: &part.video,
+                    video: true,
+                },
+                TrackRun {
+                    track_id: audio_id,
+                    base_decode_time: part.audio_base,
+                    samples: &part.audio,
+                    video: false,
+                },
             ],
         );
-        let sum = |samples: &[FragmentSample]| samples.iter().map(|s| u64::from(s.duration)).sum::<u64>();
+        let sum =
+            |samples: &[FragmentSample]| samples.iter().map(|s| u64::from(s.duration)).sum::<u64>();
         let duration = match (&self.video, &self.audio) {
-            (Some(_), _) if !part.video.is_empty() => sum(&part.video) as f64 / f64::from(VIDEO_TIMESCALE),
+            (Some(_), _) if !part.video.is_empty() => {
+                sum(&part.video) as f64 / f64::from(VIDEO_TIMESCALE)
+            }
             (_, Some(audio)) => sum(&part.audio) as f64 / f64::from(audio.timescale),
             _ => 0.0,
         };

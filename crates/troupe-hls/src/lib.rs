@@ -9,10 +9,12 @@ pub mod fmp4;
 pub mod h264;
 mod track;
 
-pub use track::{AudioSample, AudioTrack, SampleError, TrackError, VIDEO_TIMESCALE, VideoSample, VideoTrack};
+pub use track::{
+    AudioSample, AudioTrack, SampleError, TrackError, VIDEO_TIMESCALE, VideoSample, VideoTrack,
+};
 mod fragmenter;
-mod wall_clock;
 pub mod live;
+mod wall_clock;
 
 pub use live::{LiveConfig, LivePackager, LiveStream, MediaFile, PlaylistError};
 mod recording;

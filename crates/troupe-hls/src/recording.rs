@@ -49,7 +49,9 @@ impl RecordingSegmenter {
         target_segment: Duration,
     ) -> Result<RecordingSegmenter, TrackError> {
         if target_segment < Duration::from_millis(500) || target_segment > Duration::from_secs(60) {
-            return Err(TrackError::Config("recording target_segment must be between 0.5 and 60 s"));
+            return Err(TrackError::Config(
+                "recording target_segment must be between 0.5 and 60 s",
+            ));
         }
         let mut segmenter = RecordingSegmenter {
             target_segment,
@@ -134,7 +136,11 @@ impl RecordingSegmenter {
         out
     }
 
-    fn start_tracks(&mut self, video: Option<&VideoTrack>, audio: Option<&AudioTrack>) -> Result<(), TrackError> {
+    fn start_tracks(
+        &mut self,
+        video: Option<&VideoTrack>,
+        audio: Option<&AudioTrack>,
+    ) -> Result<(), TrackError> {
         let init = fmp4::init_segment(video, audio)?;
         self.start_tracks_with(init, video, audio)
     }
@@ -150,7 +156,8 @@ impl RecordingSegmenter {
             None => None,
         };
         let sequence = self.fragmenter.next_sequence();
-        self.fragmenter = Fragmenter::new(rules(self.target_segment), video.is_some(), audio_params, sequence);
+        self.fragmenter =
+            Fragmenter::new(rules(self.target_segment), video.is_some(), audio_params, sequence);
         let name = format!("init-{}.mp4", self.inits);
         self.inits += 1;
         self.entries.push(Entry::Map(name.clone()));

@@ -61,12 +61,18 @@ pub(crate) struct AudioParams {
 impl AudioTrack {
     pub(crate) fn params(&self) -> Result<AudioParams, TrackError> {
         match self {
-            AudioTrack::Aac { audio_specific_config } => parse_audio_specific_config(audio_specific_config),
+            AudioTrack::Aac { audio_specific_config } => {
+                parse_audio_specific_config(audio_specific_config)
+            }
             AudioTrack::Opus { channels, .. } => {
                 if !(1..=2).contains(channels) {
                     return Err(TrackError::OpusChannels(*channels));
                 }
-                Ok(AudioParams { timescale: 48_000, channels: u16::from(*channels), object_type: 0 })
+                Ok(AudioParams {
+                    timescale: 48_000,
+                    channels: u16::from(*channels),
+                    object_type: 0,
+                })
             }
         }
     }
@@ -90,10 +96,13 @@ const AAC_SAMPLE_RATES: [u32; 13] =
 /// ISO/IEC 14496-3 §1.6.2.1: object type (5 bits, 31 escapes to 6 more), frequency index
 /// (4 bits, 15 escapes to 24 explicit bits), channel configuration (4 bits).
 fn parse_audio_specific_config(config: &[u8]) -> Result<AudioParams, TrackError> {
-    let mut bits = config.iter().flat_map(|byte| (0..8).rev().map(move |i| u32::from((byte >> i) & 1)));
+    let mut bits =
+        config.iter().flat_map(|byte| (0..8).rev().map(move |i| u32::from((byte >> i) & 1)));
     let mut read = |count: u32| -> Result<u32, TrackError> {
         (0..count).try_fold(0u32, |acc, _| {
-            bits.next().map(|bit| (acc << 1) | bit).ok_or(TrackError::AacConfig("truncated AudioSpecificConfig"))
+            bits.next()
+                .map(|bit| (acc << 1) | bit)
+                .ok_or(TrackError::AacConfig("truncated AudioSpecificConfig"))
         })
     };
     let mut object_type = read(5)?;
@@ -104,7 +113,9 @@ fn parse_audio_specific_config(config: &[u8]) -> Result<AudioParams, TrackError>
     let timescale = if frequency_index == 15 {
         read(24)?
     } else {
-        *AAC_SAMPLE_RATES.get(frequency_index).ok_or(TrackError::AacConfig("reserved sampling frequency index"))?
+        *AAC_SAMPLE_RATES
+            .get(frequency_index)
+            .ok_or(TrackError::AacConfig("reserved sampling frequency index"))?
     };
     let channel_configuration = read(4)?;
     let channels = match channel_configuration {
@@ -174,7 +185,10 @@ mod tests {
     #[test]
     fn aac_lc_44100_stereo_parses() {
         let track = AudioTrack::Aac { audio_specific_config: Bytes::from_static(&[0x12, 0x10]) };
-        assert_eq!(track.params().unwrap(), AudioParams { timescale: 44100, channels: 2, object_type: 2 });
+        assert_eq!(
+            track.params().unwrap(),
+            AudioParams { timescale: 44100, channels: 2, object_type: 2 }
+        );
         assert_eq!(track.codec_string().unwrap(), "mp4a.40.2");
     }
 
@@ -183,7 +197,13 @@ mod tests {
         let short = AudioTrack::Aac { audio_specific_config: Bytes::from_static(&[0x12]) };
         assert_eq!(short.params(), Err(TrackError::AacConfig("truncated AudioSpecificConfig")));
         let reserved = AudioTrack::Aac { audio_specific_config: Bytes::from_static(&[0x16, 0x90]) };
-        assert_eq!(reserved.params(), Err(TrackError::AacConfig("reserved sampling frequency index")));
-        assert_eq!(AudioTrack::Opus { channels: 6, pre_skip: 312 }.params(), Err(TrackError::OpusChannels(6)));
+        assert_eq!(
+            reserved.params(),
+            Err(TrackError::AacConfig("reserved sampling frequency index"))
+        );
+        assert_eq!(
+            AudioTrack::Opus { channels: 6, pre_skip: 312 }.params(),
+            Err(TrackError::OpusChannels(6))
+        );
     }
 }

@@ -3,10 +3,12 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use common::*;
-use troupe_hls::{AudioSample, AudioTrack, LiveConfig, LivePackager, LiveStream, VideoSample, VideoTrack};
+use troupe_hls::{
+    AudioSample, AudioTrack, LiveConfig, LivePackager, LiveStream, VideoSample, VideoTrack,
+};
 
 fn package(
     video: VideoTrack,
@@ -14,7 +16,8 @@ fn package(
     samples: Vec<Result<VideoSample, AudioSample>>,
 ) -> (LivePackager, LiveStream) {
     let config = LiveConfig { window_segments: 100, ..LiveConfig::default() };
-    let mut packager = LivePackager::new(Some(video), Some(audio), config, SystemTime::UNIX_EPOCH).unwrap();
+    let mut packager =
+        LivePackager::new(Some(video), Some(audio), config, SystemTime::UNIX_EPOCH).unwrap();
     let stream = packager.stream();
     for sample in samples {
         match sample {
@@ -28,14 +31,27 @@ fn package(
 
 /// Writes the media playlist and every file it names; returns the playlist path and the
 /// init + segments concatenated into one file.
-async fn write_out(stream: &LiveStream, dir: &Path) -> (String, std::path::PathBuf, std::path::PathBuf) {
-    let playlist = String::from_utf8(stream.media_playlist(None, None).await.unwrap().to_vec()).unwrap();
-    let init = playlist.lines().find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\"")).unwrap().trim_end_matches('"');
+async fn write_out(
+    stream: &LiveStream,
+    dir: &Path,
+) -> (String, std::path::PathBuf, std::path::PathBuf) {
+    let playlist =
+        String::from_utf8(stream.media_playlist(None, None).await.unwrap().to_vec()).unwrap();
+    let init = playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+        .unwrap()
+        .trim_end_matches('"');
     let mut names = vec![init.to_owned()];
-    names.extend(playlist.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).map(str::to_owned));
+    names.extend(
+        playlist.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).map(str::to_owned),
+    );
     let mut concatenated = Vec::new();
     for name in &names {
-        let file = stream.file(name).await.unwrap_or_else(|| panic!("{name} named by the playlist is served"));
+        let file = stream
+            .file(name)
+            .await
+            .unwrap_or_else(|| panic!("{name} named by the playlist is served"));
         std::fs::write(dir.join(name), &file.bytes).unwrap();
         concatenated.extend_from_slice(&file.bytes);
     }
@@ -47,7 +63,12 @@ async fn write_out(stream: &LiveStream, dir: &Path) -> (String, std::path::PathB
 }
 
 fn stream_of<'a>(probe: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
-    probe["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == kind).unwrap_or_else(|| panic!("no {kind} in {probe}"))
+    probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {probe}"))
 }
 
 fn duration(probe: &serde_json::Value) -> f64 {
@@ -61,20 +82,28 @@ async fn h264_and_aac_play_back_through_the_playlist() {
     let (video, video_samples) = read_video(&source, &dir);
     let (audio, audio_samples) = read_aac(&source, &dir);
     let frames = video_samples.len();
-    let (_packager, stream) = package(video, audio, interleave(video_samples, audio_samples, 48_000));
+    let (_packager, stream) =
+        package(video, audio, interleave(video_samples, audio_samples, 48_000));
     let (playlist, playlist_path, concatenated) = write_out(&stream, &dir).await;
     assert!(playlist.ends_with("#EXT-X-ENDLIST\n"), "{playlist}");
     assert!(playlist.contains("#EXT-X-PART:"), "{playlist}");
 
-    let probe = ffprobe_json(&["-allowed_extensions", "ALL", "-i", playlist_path.to_str().unwrap()]);
+    let probe =
+        ffprobe_json(&["-allowed_extensions", "ALL", "-i", playlist_path.to_str().unwrap()]);
     let video = stream_of(&probe, "video");
-    assert_eq!((video["codec_name"].as_str(), video["width"].as_u64(), video["height"].as_u64()), (Some("h264"), Some(1280), Some(720)));
+    assert_eq!(
+        (video["codec_name"].as_str(), video["width"].as_u64(), video["height"].as_u64()),
+        (Some("h264"), Some(1280), Some(720))
+    );
     assert_eq!(stream_of(&probe, "audio")["codec_name"], "aac");
     assert!((duration(&probe) - 6.0).abs() < 0.2, "playlist duration {}", duration(&probe));
 
     let probe = ffprobe_json(&["-count_frames", "-i", concatenated.to_str().unwrap()]);
     assert!((duration(&probe) - 6.0).abs() < 0.2, "fragmented file duration {}", duration(&probe));
-    assert_eq!(stream_of(&probe, "video")["nb_read_frames"].as_str(), Some(frames.to_string().as_str()));
+    assert_eq!(
+        stream_of(&probe, "video")["nb_read_frames"].as_str(),
+        Some(frames.to_string().as_str())
+    );
     assert_eq!(stream_of(&probe, "audio")["sample_rate"], "48000");
     let errors = ffprobe_errors(&["-show_frames", "-i", concatenated.to_str().unwrap()]);
     assert!(errors.is_empty(), "decoding reported: {errors}");
@@ -86,11 +115,31 @@ async fn h264_and_opus_play_back() {
     let source = encode_mp4(&dir, 4, "aac");
     let (video, video_samples) = read_video(&source, &dir);
     let ogg = dir.join("audio.ogg");
-    run("ffmpeg", &["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4",
-        "-ac", "2", "-c:a", "libopus", "-f", "ogg", ogg.to_str().unwrap()]);
+    run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            "4",
+            "-ac",
+            "2",
+            "-c:a",
+            "libopus",
+            "-f",
+            "ogg",
+            ogg.to_str().unwrap(),
+        ],
+    );
     let (audio, audio_samples) = read_ogg_opus(&ogg);
     assert_eq!(audio, AudioTrack::Opus { channels: 2, pre_skip: 312 });
-    let (_packager, stream) = package(video, audio, interleave(video_samples, audio_samples, 48_000));
+    let (_packager, stream) =
+        package(video, audio, interleave(video_samples, audio_samples, 48_000));
     let (_, playlist_path, concatenated) = write_out(&stream, &dir).await;
 
     for probe in [
@@ -112,8 +161,10 @@ async fn segments_are_cut_at_keyframes_near_the_target() {
     let source = encode_mp4(&dir, 6, "aac");
     let (video, video_samples) = read_video(&source, &dir);
     let (audio, audio_samples) = read_aac(&source, &dir);
-    let (_packager, stream) = package(video, audio, interleave(video_samples, audio_samples, 48_000));
-    let playlist = String::from_utf8(stream.media_playlist(None, None).await.unwrap().to_vec()).unwrap();
+    let (_packager, stream) =
+        package(video, audio, interleave(video_samples, audio_samples, 48_000));
+    let playlist =
+        String::from_utf8(stream.media_playlist(None, None).await.unwrap().to_vec()).unwrap();
     let durations: Vec<f64> = playlist
         .lines()
         .filter_map(|l| l.strip_prefix("#EXTINF:"))
@@ -129,5 +180,4 @@ async fn segments_are_cut_at_keyframes_near_the_target() {
     assert!(parts.iter().all(|p| p.starts_with("#EXT-X-PART:DURATION=0.50000,")), "{playlist}");
     let independent = parts.iter().filter(|p| p.ends_with(",INDEPENDENT=YES")).count();
     assert_eq!(independent, 6, "a keyframe every second begins every other part: {playlist}");
-    let _ = Duration::ZERO;
 }

@@ -20,7 +20,13 @@ impl BoxWriter {
     }
 
     /// A FullBox: version and 24-bit flags before the contents.
-    pub(crate) fn full(&mut self, kind: &[u8; 4], version: u8, flags: u32, contents: impl FnOnce(&mut Self)) {
+    pub(crate) fn full(
+        &mut self,
+        kind: &[u8; 4],
+        version: u8,
+        flags: u32,
+        contents: impl FnOnce(&mut Self),
+    ) {
         self.boxed(kind, |w| {
             w.u32((u32::from(version) << 24) | (flags & 0x00ff_ffff));
             contents(w);

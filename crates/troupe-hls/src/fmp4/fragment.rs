@@ -51,7 +51,8 @@ pub fn fragment(sequence_number: u32, runs: &[TrackRun<'_>]) -> Bytes {
         w.full(b"mfhd", 0, 0, |w| w.u32(sequence_number));
         for run in &runs {
             w.boxed(b"traf", |w| {
-                let tfhd_flags = TFHD_DEFAULT_BASE_IS_MOOF | if run.video { 0 } else { TFHD_DEFAULT_SAMPLE_FLAGS };
+                let tfhd_flags = TFHD_DEFAULT_BASE_IS_MOOF
+                    | if run.video { 0 } else { TFHD_DEFAULT_SAMPLE_FLAGS };
                 w.full(b"tfhd", 0, tfhd_flags, |w| {
                     w.u32(run.track_id);
                     if !run.video {
@@ -73,7 +74,11 @@ pub fn fragment(sequence_number: u32, runs: &[TrackRun<'_>]) -> Bytes {
                         w.u32(sample.duration);
                         w.u32(sample.data.len() as u32);
                         if run.video {
-                            w.u32(if sample.sync { SYNC_SAMPLE_FLAGS } else { NON_SYNC_SAMPLE_FLAGS });
+                            w.u32(if sample.sync {
+                                SYNC_SAMPLE_FLAGS
+                            } else {
+                                NON_SYNC_SAMPLE_FLAGS
+                            });
                             w.u32(sample.composition_offset as u32);
                         }
                     }
@@ -106,7 +111,12 @@ mod tests {
     use crate::fmp4::{find_box, read_boxes};
 
     fn sample(size: usize, duration: u32, sync: bool, cts: i32) -> FragmentSample {
-        FragmentSample { duration, composition_offset: cts, sync, data: Bytes::from(vec![size as u8; size]) }
+        FragmentSample {
+            duration,
+            composition_offset: cts,
+            sync,
+            data: Bytes::from(vec![size as u8; size]),
+        }
     }
 
     fn be32(bytes: &[u8], at: usize) -> u32 {
@@ -115,7 +125,11 @@ mod tests {
 
     #[test]
     fn a_fragment_reads_back_with_sizes_tfdt_and_trun() {
-        let video = [sample(100, 3000, true, 6000), sample(40, 3000, false, 0), sample(30, 3000, false, -3000)];
+        let video = [
+            sample(100, 3000, true, 6000),
+            sample(40, 3000, false, 0),
+            sample(30, 3000, false, -3000),
+        ];
         let audio = [sample(7, 1024, true, 0), sample(9, 1024, true, 0)];
         let bytes = fragment(
             5,
@@ -131,7 +145,8 @@ mod tests {
         let moof = top[0];
         let mfhd = find_box(moof.payload, &[b"mfhd"]).unwrap().unwrap();
         assert_eq!(be32(mfhd.payload, 4), 5);
-        let trafs: Vec<_> = read_boxes(moof.payload).unwrap().into_iter().filter(|b| &b.kind == b"traf").collect();
+        let trafs: Vec<_> =
+            read_boxes(moof.payload).unwrap().into_iter().filter(|b| &b.kind == b"traf").collect();
         assert_eq!(trafs.len(), 2, "the empty run is left out");
 
         let tfdt = find_box(trafs[0].payload, &[b"tfdt"]).unwrap().unwrap();

@@ -11,7 +11,10 @@ pub const AUDIO_TRACK_ID: u32 = 2;
 /// An audio-only stream's one track.
 pub const AUDIO_ONLY_TRACK_ID: u32 = 1;
 
-pub fn init_segment(video: Option<&VideoTrack>, audio: Option<&AudioTrack>) -> Result<Bytes, TrackError> {
+pub fn init_segment(
+    video: Option<&VideoTrack>,
+    audio: Option<&AudioTrack>,
+) -> Result<Bytes, TrackError> {
     let audio = match audio {
         Some(track) => Some((track, track.params()?)),
         None => None,

@@ -100,7 +100,10 @@ impl Reader<'_> {
         let mut sets = Vec::with_capacity(count);
         for _ in 0..count {
             let length = self.take(2)?;
-            let length = usize::from(u16::from_be_bytes([self.data[length.start], self.data[length.start + 1]]));
+            let length = usize::from(u16::from_be_bytes([
+                self.data[length.start],
+                self.data[length.start + 1],
+            ]));
             let range = self.take(length)?;
             if range.is_empty() {
                 return Err(H264Error::Invalid("empty parameter set in avcC"));

@@ -71,7 +71,9 @@ impl Sps {
                 let _offset_for_top_to_bottom_field = r.se()?;
                 let cycle = r.ue()?;
                 if cycle > 255 {
-                    return Err(H264Error::Invalid("num_ref_frames_in_pic_order_cnt_cycle above 255"));
+                    return Err(H264Error::Invalid(
+                        "num_ref_frames_in_pic_order_cnt_cycle above 255",
+                    ));
                 }
                 for _ in 0..cycle {
                     r.se()?;
@@ -105,7 +107,10 @@ impl Sps {
         let full_height = field_factor * height_in_map_units * 16;
         let crop_x = crop_unit_x * (u64::from(crop[0]) + u64::from(crop[1]));
         let crop_y = crop_unit_y * (u64::from(crop[2]) + u64::from(crop[3]));
-        if crop_x >= full_width || crop_y >= full_height || full_width > 16_384 || full_height > 16_384
+        if crop_x >= full_width
+            || crop_y >= full_height
+            || full_width > 16_384
+            || full_height > 16_384
         {
             return Err(H264Error::Invalid("picture size out of range after cropping"));
         }
@@ -124,7 +129,10 @@ impl Sps {
 
     /// The RFC 6381 codec string, "avc1.PPCCLL".
     pub fn codec_string(&self) -> String {
-        format!("avc1.{:02x}{:02x}{:02x}", self.profile_idc, self.profile_compatibility, self.level_idc)
+        format!(
+            "avc1.{:02x}{:02x}{:02x}",
+            self.profile_idc, self.profile_compatibility, self.level_idc
+        )
     }
 }
 
@@ -196,13 +204,18 @@ mod tests {
             let code = value + 1;
             "0".repeat(31 - code.leading_zeros() as usize) + &format!("{code:b}")
         };
-        let mut bits = [ue(0), ue(0), ue(2), ue(1), "0".into(), ue(19), ue(14), "1100".into()].concat();
+        let mut bits =
+            [ue(0), ue(0), ue(2), ue(1), "0".into(), ue(19), ue(14), "1100".into()].concat();
         bits += "1"; // rbsp stop bit
         while bits.len() % 8 != 0 {
             bits.push('0');
         }
         let mut nal = vec![0x67, 66, 0xc0, 30];
-        nal.extend(bits.as_bytes().chunks(8).map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 2).unwrap()));
+        nal.extend(
+            bits.as_bytes()
+                .chunks(8)
+                .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 2).unwrap()),
+        );
         let sps = Sps::parse(&nal).unwrap();
         assert_eq!((sps.width, sps.height), (320, 240));
         assert_eq!(sps.codec_string(), "avc1.42c01e");

@@ -207,7 +207,8 @@ impl LivePackager {
     fn add_part(&mut self, completed: CompletedPart) {
         let first_media_time = *self.first_media_time.get_or_insert(completed.start);
         if self.open_parts.is_empty() {
-            let offset = Duration::try_from_secs_f64(completed.start - first_media_time).unwrap_or_default();
+            let offset =
+                Duration::try_from_secs_f64(completed.start - first_media_time).unwrap_or_default();
             self.open_program_date_time = Some(self.started_at + offset);
         }
         self.measured.bytes += completed.bytes.len() as u64;
@@ -264,7 +265,11 @@ impl LivePackager {
 
     fn render_multivariant(&mut self) {
         let measured = &self.measured;
-        let average = if measured.seconds > 0.0 { (measured.bytes as f64 * 8.0 / measured.seconds) as u64 } else { 0 };
+        let average = if measured.seconds > 0.0 {
+            (measured.bytes as f64 * 8.0 / measured.seconds) as u64
+        } else {
+            0
+        };
         let frame_rate = self.resolution.and(self.sps_frame_rate.or_else(|| {
             (measured.seconds > 0.0 && measured.video_samples > 0)
                 .then(|| measured.video_samples as f64 / measured.seconds)
@@ -319,3 +324,6 @@ pub(crate) fn default_audio_frame(track: &AudioTrack) -> u32 {
         AudioTrack::Opus { .. } => 960,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -42,7 +42,9 @@ impl Names {
         let stem = rest.strip_suffix(".m4s")?;
         match stem.split_once('.') {
             None => digits(stem)?.parse().ok().map(FileName::Segment),
-            Some((msn, index)) => Some(FileName::Part(digits(msn)?.parse().ok()?, digits(index)?.parse().ok()?)),
+            Some((msn, index)) => {
+                Some(FileName::Part(digits(msn)?.parse().ok()?, digits(index)?.parse().ok()?))
+            }
         }
     }
 }
@@ -64,7 +66,14 @@ mod tests {
         assert_eq!(names.parse(&names.init()), Some(FileName::Init));
         assert_eq!(names.parse(&names.segment(12)), Some(FileName::Segment(12)));
         assert_eq!(names.parse(&names.part(12, 3)), Some(FileName::Part(12, 3)));
-        for stranger in ["fe-1.m4s", "ff-.m4s", "ff-+1.m4s", "ff-1.2.3.m4s", "ff-1.m4", "ff-99999999999999999999.m4s"] {
+        for stranger in [
+            "fe-1.m4s",
+            "ff-.m4s",
+            "ff-+1.m4s",
+            "ff-1.2.3.m4s",
+            "ff-1.m4",
+            "ff-99999999999999999999.m4s",
+        ] {
             assert_eq!(names.parse(stranger), None, "{stranger}");
         }
     }

@@ -30,7 +30,11 @@ pub(crate) fn media_playlist(view: &MediaView<'_>) -> Bytes {
     let mut out = String::with_capacity(256 + 160 * view.segments.len() * 5);
     out.push_str("#EXTM3U\n#EXT-X-VERSION:9\n");
     let _ = writeln!(out, "#EXT-X-TARGETDURATION:{}", view.target_duration);
-    let _ = writeln!(out, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={:.3}", 3.0 * part_target);
+    let _ = writeln!(
+        out,
+        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={:.3}",
+        3.0 * part_target
+    );
     let _ = writeln!(out, "#EXT-X-PART-INF:PART-TARGET={part_target:.3}");
     let first_msn = view.segments.first().map_or(view.open_msn, |segment| segment.msn);
     let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{first_msn}");
@@ -53,7 +57,8 @@ pub(crate) fn media_playlist(view: &MediaView<'_>) -> Bytes {
         if keep_parts {
             write_parts(&mut out, view.names, segment.msn, &segment.parts);
         }
-        let _ = writeln!(out, "#EXTINF:{:.5},\n{}", segment.duration, view.names.segment(segment.msn));
+        let _ =
+            writeln!(out, "#EXTINF:{:.5},\n{}", segment.duration, view.names.segment(segment.msn));
     }
     if !view.ended {
         if let Some(time) = view.open_program_date_time {
@@ -72,7 +77,8 @@ fn write_parts(out: &mut String, names: &Names, msn: u64, parts: &[Part]) {
     for (index, part) in parts.iter().enumerate() {
         let uri = names.part(msn, index as u32);
         let independent = if part.independent { ",INDEPENDENT=YES" } else { "" };
-        let _ = writeln!(out, "#EXT-X-PART:DURATION={:.5},URI=\"{uri}\"{independent}", part.duration);
+        let _ =
+            writeln!(out, "#EXT-X-PART:DURATION={:.5},URI=\"{uri}\"{independent}", part.duration);
     }
 }
 
@@ -87,7 +93,12 @@ pub(crate) struct VariantView<'a> {
 
 pub(crate) fn multivariant_playlist(view: &VariantView<'_>) -> Bytes {
     let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-    let _ = write!(out, "#EXT-X-STREAM-INF:BANDWIDTH={},CODECS=\"{}\"", view.bandwidth.max(1), view.codecs);
+    let _ = write!(
+        out,
+        "#EXT-X-STREAM-INF:BANDWIDTH={},CODECS=\"{}\"",
+        view.bandwidth.max(1),
+        view.codecs
+    );
     if let Some((width, height)) = view.resolution {
         let _ = write!(out, ",RESOLUTION={width}x{height}");
     }

@@ -59,7 +59,11 @@ impl LiveStream {
 
     /// media.m3u8. With `msn` (and `part`), waits until the playlist holds that segment (or
     /// part) — a blocking playlist reload.
-    pub async fn media_playlist(&self, msn: Option<u64>, part: Option<u32>) -> Result<Bytes, PlaylistError> {
+    pub async fn media_playlist(
+        &self,
+        msn: Option<u64>,
+        part: Option<u32>,
+    ) -> Result<Bytes, PlaylistError> {
         let snapshot = self.current();
         let Some(msn) = msn else {
             return match part {
@@ -89,12 +93,15 @@ impl LiveStream {
             return Some(found);
         }
         let FileName::Part(msn, index) = file else { return None };
-        let is_hint = !snapshot.ended && msn == snapshot.open_msn && index as usize == snapshot.open_parts.len();
+        let is_hint = !snapshot.ended
+            && msn == snapshot.open_msn
+            && index as usize == snapshot.open_parts.len();
         if !is_hint {
             return None;
         }
         // Done waiting once the part exists or can no longer come (its segment closed first).
-        let settled = |s: &Snapshot| s.ended || s.open_msn != msn || s.open_parts.len() > index as usize;
+        let settled =
+            |s: &Snapshot| s.ended || s.open_msn != msn || s.open_parts.len() > index as usize;
         let snapshot = self.wait_for(snapshot.blocking_timeout, settled).await?;
         find(&snapshot, file)
     }

@@ -11,7 +11,8 @@ use troupe_hls::h264::{self, annex_b_to_avcc};
 use troupe_hls::{AudioSample, AudioTrack, VideoSample, VideoTrack};
 
 pub fn require(tool: &str) {
-    let found = Command::new(tool).arg("-version").output().map(|o| o.status.success()).unwrap_or(false);
+    let found =
+        Command::new(tool).arg("-version").output().map(|o| o.status.success()).unwrap_or(false);
     assert!(found, "{tool} is required for this test: install it with `apt-get install -y ffmpeg`");
 }
 
@@ -26,7 +27,11 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub fn run(program: &str, args: &[&str]) -> Vec<u8> {
     require(program);
     let output = Command::new(program).args(args).output().unwrap();
-    assert!(output.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     output.stdout
 }
 
@@ -52,12 +57,35 @@ pub fn encode_mp4(dir: &Path, seconds: u32, audio_codec: &str) -> PathBuf {
     run(
         "ffmpeg",
         &[
-            "-v", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-            "-t", &t, "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-bf", "2",
-            "-pix_fmt", "yuv420p", "-c:a", audio_codec, "-ac", "2",
-            "-video_track_timescale", "90000",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            &t,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "30",
+            "-bf",
+            "2",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            audio_codec,
+            "-ac",
+            "2",
+            "-video_track_timescale",
+            "90000",
             out.to_str().unwrap(),
         ],
     );
@@ -68,12 +96,42 @@ pub fn encode_mp4(dir: &Path, seconds: u32, audio_codec: &str) -> PathBuf {
 /// into access units, paired with the packets' pts/dts from ffprobe.
 pub fn read_video(mp4: &Path, dir: &Path) -> (VideoTrack, Vec<VideoSample>) {
     let raw = dir.join("video.h264");
-    run("ffmpeg", &["-v", "error", "-y", "-i", mp4.to_str().unwrap(), "-map", "0:v", "-c", "copy",
-        "-bsf:v", "h264_mp4toannexb", "-f", "h264", raw.to_str().unwrap()]);
+    run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            mp4.to_str().unwrap(),
+            "-map",
+            "0:v",
+            "-c",
+            "copy",
+            "-bsf:v",
+            "h264_mp4toannexb",
+            "-f",
+            "h264",
+            raw.to_str().unwrap(),
+        ],
+    );
     let stream = std::fs::read(&raw).unwrap();
     let units = access_units(&stream);
-    let packets = String::from_utf8(run("ffprobe", &["-v", "error", "-select_streams", "v", "-show_entries",
-        "packet=pts,dts,flags", "-of", "csv=p=0", mp4.to_str().unwrap()])).unwrap();
+    let packets = String::from_utf8(run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=pts,dts,flags",
+            "-of",
+            "csv=p=0",
+            mp4.to_str().unwrap(),
+        ],
+    ))
+    .unwrap();
     let times: Vec<(i64, i64, bool)> = packets
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -110,7 +168,11 @@ pub fn access_units(stream: &[u8]) -> Vec<Vec<u8>> {
     for nal in h264::annex_b_nal_units(stream) {
         let kind = nal[0] & 0x1f;
         let vcl = kind == 1 || kind == 5;
-        let starts_new = if vcl { has_picture && nal.len() > 1 && nal[1] & 0x80 != 0 } else { has_picture && matches!(kind, 6..=9) };
+        let starts_new = if vcl {
+            has_picture && nal.len() > 1 && nal[1] & 0x80 != 0
+        } else {
+            has_picture && matches!(kind, 6..=9)
+        };
         if starts_new {
             units.push(std::mem::take(&mut current));
             has_picture = false;
@@ -129,8 +191,23 @@ pub fn access_units(stream: &[u8]) -> Vec<Vec<u8>> {
 /// audio as the video was shifted (its first dts made 0).
 pub fn read_aac(mp4: &Path, dir: &Path) -> (AudioTrack, Vec<AudioSample>) {
     let adts = dir.join("audio.aac");
-    run("ffmpeg", &["-v", "error", "-y", "-i", mp4.to_str().unwrap(), "-map", "0:a", "-c", "copy", "-f", "adts",
-        adts.to_str().unwrap()]);
+    run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            mp4.to_str().unwrap(),
+            "-map",
+            "0:a",
+            "-c",
+            "copy",
+            "-f",
+            "adts",
+            adts.to_str().unwrap(),
+        ],
+    );
     let data = std::fs::read(&adts).unwrap();
     let mut samples = Vec::new();
     let mut config = None;
@@ -142,9 +219,14 @@ pub fn read_aac(mp4: &Path, dir: &Path) -> (AudioTrack, Vec<AudioSample>) {
         let profile = (header[2] >> 6) + 1;
         let frequency_index = (header[2] >> 2) & 0x0f;
         let channels = ((header[2] & 1) << 2) | (header[3] >> 6);
-        let length = (usize::from(header[3] & 3) << 11) | (usize::from(header[4]) << 3) | usize::from(header[5] >> 5);
+        let length = (usize::from(header[3] & 3) << 11)
+            | (usize::from(header[4]) << 3)
+            | usize::from(header[5] >> 5);
         let header_len = if protection_absent { 7 } else { 9 };
-        config.get_or_insert([(profile << 3) | (frequency_index >> 1), ((frequency_index & 1) << 7) | (channels << 3)]);
+        config.get_or_insert([
+            (profile << 3) | (frequency_index >> 1),
+            ((frequency_index & 1) << 7) | (channels << 3),
+        ]);
         samples.push(AudioSample {
             pts: samples.len() as u64 * 1024,
             data: Bytes::copy_from_slice(&data[offset + header_len..offset + length]),
@@ -177,7 +259,8 @@ pub fn read_ogg_opus(ogg: &Path) -> (AudioTrack, Vec<AudioSample>) {
     }
     let head = &packets[0];
     assert_eq!(&head[..8], b"OpusHead");
-    let track = AudioTrack::Opus { channels: head[9], pre_skip: u16::from_le_bytes([head[10], head[11]]) };
+    let track =
+        AudioTrack::Opus { channels: head[9], pre_skip: u16::from_le_bytes([head[10], head[11]]) };
     let mut pts = 0;
     let samples = packets[2..]
         .iter()
@@ -207,7 +290,11 @@ fn opus_packet_samples(packet: &[u8]) -> u64 {
 }
 
 /// Feeds video and audio samples in time order, as an ingest would.
-pub fn interleave(video: Vec<VideoSample>, audio: Vec<AudioSample>, audio_rate: u64) -> Vec<Result<VideoSample, AudioSample>> {
+pub fn interleave(
+    video: Vec<VideoSample>,
+    audio: Vec<AudioSample>,
+    audio_rate: u64,
+) -> Vec<Result<VideoSample, AudioSample>> {
     let mut out = Vec::with_capacity(video.len() + audio.len());
     let mut audio = audio.into_iter().peekable();
     for sample in video {
