@@ -10,5 +10,6 @@ pub mod arn;
 pub mod control;
 pub mod mutate;
 pub mod pem;
+pub mod rtp_depacketize;
 pub mod sigv4;
 pub mod token;
