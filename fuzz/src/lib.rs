@@ -10,6 +10,7 @@ pub mod arn;
 pub mod control;
 pub mod mutate;
 pub mod pem;
+pub mod rtmp;
 pub mod rtp_depacketize;
 pub mod sigv4;
 pub mod token;
