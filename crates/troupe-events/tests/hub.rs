@@ -26,6 +26,7 @@ async fn setup(max_subscribers: usize) -> (Arc<dyn Store>, Arc<StageHubs>, HubHa
         name: "hub".into(),
         tags: Default::default(),
         auto_recording: None,
+        storage_configuration_id: None,
         created_at: OffsetDateTime::now_utc(),
     };
     store.create_stage(&stage, &[], 10).await.expect("stage");

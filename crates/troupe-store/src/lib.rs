@@ -1,5 +1,6 @@
 //! Durable control-plane state: stages, participant tokens and revocations, public keys, node
-//! keys, tags, stage sessions, participants and participant events.
+//! keys, tags, stage sessions, participants and participant events; and for broadcasting,
+//! channels, stream keys, stream sessions, recording and storage configurations.
 //!
 //! Everything goes through the [`Store`] trait; [`sqlite::SqliteStore`] (embedded, the default)
 //! and [`postgres::PostgresStore`] (several nodes sharing state) implement it and pass the same
@@ -8,6 +9,10 @@
 //! returns `Ok` is committed: nothing acknowledged may be lost when the process is killed.
 
 mod backend;
+mod broadcast_model;
+mod broadcast_rows;
+mod broadcast_sql;
+mod broadcast_store;
 mod error;
 mod model;
 mod open;
@@ -18,6 +23,8 @@ mod sql_store;
 pub mod sqlite;
 mod store;
 
+pub use broadcast_model::*;
+pub use broadcast_store::BroadcastStore;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use open::open;

@@ -31,6 +31,9 @@ pub struct NewStage {
     pub name: String,
     pub tags: StringMap,
     pub auto_recording: Option<serde_json::Value>,
+    /// The storage configuration `auto_recording` names, which must exist (and then cannot be
+    /// deleted while the stage uses it).
+    pub storage_configuration_id: Option<String>,
     pub created_at: OffsetDateTime,
 }
 
@@ -39,6 +42,9 @@ pub struct NewStage {
 pub struct StageUpdate {
     pub name: Option<String>,
     pub auto_recording: Option<serde_json::Value>,
+    /// With `auto_recording`: the storage configuration it names (`None`: recording off).
+    /// Ignored without it.
+    pub storage_configuration_id: Option<String>,
 }
 
 /// The capabilities a token grants.
@@ -109,6 +115,24 @@ pub struct StoreCounts {
 pub enum TaggedKind {
     Stage,
     PublicKey,
+    Channel,
+    StreamKey,
+    RecordingConfiguration,
+    StorageConfiguration,
+}
+
+impl TaggedKind {
+    /// The table holding this kind's rows (each has `id` and `tags` columns).
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            TaggedKind::Stage => "stages",
+            TaggedKind::PublicKey => "public_keys",
+            TaggedKind::Channel => "channels",
+            TaggedKind::StreamKey => "stream_keys",
+            TaggedKind::RecordingConfiguration => "recording_configurations",
+            TaggedKind::StorageConfiguration => "storage_configurations",
+        }
+    }
 }
 
 /// A stage session: from the first participant joining to the last one leaving.

@@ -6,8 +6,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use time::OffsetDateTime;
 
 use crate::{
-    Capabilities, EventRecord, ParticipantRecord, ParticipantState, PublicKeyRecord, Revocation,
-    SessionRecord, StageRecord, StoreError, StoreResult, TokenRecord,
+    Capabilities, EventRecord, ParticipantDetails, ParticipantRecord, ParticipantState,
+    PublicKeyRecord, Revocation, SessionRecord, StageRecord, StoreError, StoreResult, TokenRecord,
 };
 
 /// Timestamps are stored as unix milliseconds (sub-millisecond precision is dropped).
@@ -183,8 +183,17 @@ impl TryFrom<RawSession> for SessionRecord {
     }
 }
 
-pub(crate) const PARTICIPANT_COLUMNS: &str = "seq, stage_id, session_id, participant_id, \
-     user_id, state, first_join_time, attributes, published, recording_state, details";
+/// Selects participants (`p`) with what the recorder reported for them (`r`), which wins over
+/// the row's own recording state: the events hub rewrites participant rows without knowing it.
+pub(crate) const PARTICIPANT_SELECT: &str = "SELECT p.seq, p.stage_id, p.session_id, \
+     p.participant_id, p.user_id, p.state, p.first_join_time, p.attributes, p.published, \
+     COALESCE(r.state, p.recording_state) AS recording_state, p.details, \
+     r.bucket_name AS recording_bucket_name, r.prefix AS recording_prefix \
+     FROM participants p LEFT JOIN participant_recordings r ON r.stage_id = p.stage_id \
+     AND r.session_id = p.session_id AND r.participant_id = p.participant_id";
+
+/// The recording state as [`PARTICIPANT_SELECT`] shows it, for filters.
+pub(crate) const PARTICIPANT_RECORDING_STATE: &str = "COALESCE(r.state, p.recording_state)";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct RawParticipant {
@@ -199,6 +208,8 @@ pub(crate) struct RawParticipant {
     published: bool,
     recording_state: String,
     details: String,
+    recording_bucket_name: Option<String>,
+    recording_prefix: Option<String>,
 }
 
 impl TryFrom<RawParticipant> for ParticipantRecord {
@@ -208,6 +219,11 @@ impl TryFrom<RawParticipant> for ParticipantRecord {
         let state = ParticipantState::parse(&raw.state).ok_or_else(|| {
             StoreError::Backend(format!("unknown participant state {:?}", raw.state))
         })?;
+        let mut details: ParticipantDetails = from_json(&raw.details)?;
+        if raw.recording_bucket_name.is_some() {
+            details.recording_s3_bucket_name = raw.recording_bucket_name;
+            details.recording_s3_prefix = raw.recording_prefix;
+        }
         Ok(ParticipantRecord {
             seq: raw.seq,
             stage_id: raw.stage_id,
@@ -219,7 +235,7 @@ impl TryFrom<RawParticipant> for ParticipantRecord {
             attributes: from_json(&raw.attributes)?,
             published: raw.published,
             recording_state: raw.recording_state,
-            details: from_json(&raw.details)?,
+            details,
         })
     }
 }

@@ -14,9 +14,10 @@ use crate::{
     StoreError, StoreResult, StringMap, TaggedKind, TokenRecord,
     backend::{Arg, Backend, Conn, Tx, sql},
     rows::{
-        EVENT_COLUMNS, PARTICIPANT_COLUMNS, PUBLIC_KEY_COLUMNS, REVOCATION_COLUMNS, RawEvent,
-        RawParticipant, RawPublicKey, RawRevocation, RawSession, RawStage, RawToken,
-        SESSION_COLUMNS, STAGE_SELECT, TOKEN_COLUMNS, convert, from_json, from_ms, to_json, to_ms,
+        EVENT_COLUMNS, PARTICIPANT_RECORDING_STATE, PARTICIPANT_SELECT, PUBLIC_KEY_COLUMNS,
+        REVOCATION_COLUMNS, RawEvent, RawParticipant, RawPublicKey, RawRevocation, RawSession,
+        RawStage, RawToken, SESSION_COLUMNS, STAGE_SELECT, TOKEN_COLUMNS, convert, from_json,
+        from_ms, to_json, to_ms,
     },
 };
 
@@ -26,7 +27,7 @@ const START_SESSION_ATTEMPTS: usize = 8;
 
 /// Maps the error of a write: uniqueness violations are conflicts, and a missing parent row
 /// (foreign key) means the stage or session written under does not exist.
-fn write_error(err: sqlx::Error) -> StoreError {
+pub(crate) fn write_error(err: sqlx::Error) -> StoreError {
     match err.as_database_error() {
         Some(db) if db.kind() == ErrorKind::UniqueViolation => {
             StoreError::Conflict(db.message().to_owned())
@@ -38,11 +39,11 @@ fn write_error(err: sqlx::Error) -> StoreError {
 
 /// `Err(err())` unless `condition` holds. Used with `?` before `commit`: leaving early drops
 /// the transaction, which rolls it back, so a refused write leaves nothing behind.
-fn ensure(condition: bool, err: impl FnOnce() -> StoreError) -> StoreResult<()> {
+pub(crate) fn ensure(condition: bool, err: impl FnOnce() -> StoreError) -> StoreResult<()> {
     if condition { Ok(()) } else { Err(err()) }
 }
 
-fn count_below(count: i64, max: u64) -> bool {
+pub(crate) fn count_below(count: i64, max: u64) -> bool {
     u64::try_from(count).map_or(true, |count| count < max)
 }
 
@@ -142,13 +143,14 @@ impl<B: Backend> Store for B {
         ensure(count_below(count, max_stages), || {
             StoreError::QuotaExceeded(format!("at most {max_stages} stages"))
         })?;
-        let insert = sql("INSERT INTO stages (id, name, tags, auto_recording, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING seq")
+        let insert = sql("INSERT INTO stages (id, name, tags, auto_recording, created_at, \
+             storage_configuration_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq")
         .bind(&stage.id)
         .bind(&stage.name)
         .bind(tags.as_str())
         .bind(auto_recording.as_deref())
-        .bind(to_ms(stage.created_at));
+        .bind(to_ms(stage.created_at))
+        .bind(stage.storage_configuration_id.as_deref());
         let (seq,): (i64,) = tx.fetch_one(insert).await.map_err(write_error)?;
         for token in tokens {
             insert_token_in(&mut tx, token).await?;
@@ -187,12 +189,17 @@ impl<B: Backend> Store for B {
     async fn update_stage(&self, id: &str, update: &StageUpdate) -> StoreResult<StageRecord> {
         let auto_recording = update.auto_recording.as_ref().map(to_json).transpose()?;
         let mut tx = self.begin(None).await?;
+        // The storage reference changes with the recording configuration, never without it.
         let statement = sql("UPDATE stages SET name = COALESCE($2, name), \
-                             auto_recording = COALESCE($3, auto_recording) WHERE id = $1")
+             auto_recording = COALESCE($3, auto_recording), \
+             storage_configuration_id = CASE WHEN $4 THEN $5 ELSE storage_configuration_id END \
+             WHERE id = $1")
         .bind(id)
         .bind(update.name.as_deref())
-        .bind(auto_recording.as_deref());
-        let changed = tx.execute(statement).await?;
+        .bind(auto_recording.as_deref())
+        .bind(auto_recording.is_some())
+        .bind(update.storage_configuration_id.as_deref());
+        let changed = tx.execute(statement).await.map_err(write_error)?;
         ensure(changed > 0, || StoreError::NotFound)?;
         let stage = read_stage(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
@@ -402,10 +409,7 @@ impl<B: Backend> Store for B {
         remove: &[String],
         max_tags: usize,
     ) -> StoreResult<StringMap> {
-        let table = match kind {
-            TaggedKind::Stage => "stages",
-            TaggedKind::PublicKey => "public_keys",
-        };
+        let table = kind.table();
         let mut tx = self.begin(None).await?;
         // Read, merge and write in one transaction with the row locked: concurrent updates of
         // different keys must not lose each other's changes.
@@ -513,27 +517,30 @@ impl<B: Backend> Store for B {
         let attributes = to_json(&participant.attributes)?;
         let details = to_json(&participant.details)?;
         // `seq` and `first_join_time` are not in the update list: an existing row keeps them.
-        let statement = sql(format!(
-            "INSERT INTO participants (stage_id, session_id, participant_id, user_id, state, \
+        let statement =
+            sql("INSERT INTO participants (stage_id, session_id, participant_id, user_id, state, \
              first_join_time, attributes, published, recording_state, details) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (stage_id, session_id, participant_id) DO UPDATE SET \
              user_id = excluded.user_id, state = excluded.state, \
              attributes = excluded.attributes, published = excluded.published, \
              recording_state = excluded.recording_state, details = excluded.details \
-             RETURNING {PARTICIPANT_COLUMNS}"
-        ))
-        .bind(&participant.stage_id)
-        .bind(&participant.session_id)
-        .bind(&participant.participant_id)
-        .bind(participant.user_id.as_deref())
-        .bind(participant.state.as_str())
-        .bind(to_ms(participant.first_join_time))
-        .bind(attributes.as_str())
-        .bind(participant.published)
-        .bind(participant.recording_state.as_str())
-        .bind(details.as_str());
-        let raw: RawParticipant = self.pool().fetch_one(statement).await.map_err(write_error)?;
+             RETURNING seq")
+            .bind(&participant.stage_id)
+            .bind(&participant.session_id)
+            .bind(&participant.participant_id)
+            .bind(participant.user_id.as_deref())
+            .bind(participant.state.as_str())
+            .bind(to_ms(participant.first_join_time))
+            .bind(attributes.as_str())
+            .bind(participant.published)
+            .bind(participant.recording_state.as_str())
+            .bind(details.as_str());
+        let mut pool = self.pool();
+        let (seq,): (i64,) = pool.fetch_one(statement).await.map_err(write_error)?;
+        // Read back through the select that adds what the recorder reported.
+        let raw: RawParticipant =
+            pool.fetch_one(sql(format!("{PARTICIPANT_SELECT} WHERE p.seq = $1")).bind(seq)).await?;
         ParticipantRecord::try_from(raw)
     }
 
@@ -544,8 +551,8 @@ impl<B: Backend> Store for B {
         participant_id: &str,
     ) -> StoreResult<Option<ParticipantRecord>> {
         let statement = sql(format!(
-            "SELECT {PARTICIPANT_COLUMNS} FROM participants \
-             WHERE stage_id = $1 AND session_id = $2 AND participant_id = $3"
+            "{PARTICIPANT_SELECT} \
+             WHERE p.stage_id = $1 AND p.session_id = $2 AND p.participant_id = $3"
         ))
         .bind(stage_id)
         .bind(session_id)
@@ -562,14 +569,13 @@ impl<B: Backend> Store for B {
         page: PageRequest,
     ) -> StoreResult<Page<ParticipantRecord>> {
         let conditions = [
-            ("user_id", filter.user_id.as_deref().map(Arg::from)),
-            ("published", filter.published.map(Arg::from)),
-            ("state", filter.state.map(|s| Arg::from(s.as_str()))),
-            ("recording_state", filter.recording_state.as_deref().map(Arg::from)),
+            ("p.user_id", filter.user_id.as_deref().map(Arg::from)),
+            ("p.published", filter.published.map(Arg::from)),
+            ("p.state", filter.state.map(|s| Arg::from(s.as_str()))),
+            (PARTICIPANT_RECORDING_STATE, filter.recording_state.as_deref().map(Arg::from)),
         ];
         let mut text = format!(
-            "SELECT {PARTICIPANT_COLUMNS} FROM participants \
-             WHERE stage_id = $1 AND session_id = $2 AND seq > $3"
+            "{PARTICIPANT_SELECT} WHERE p.stage_id = $1 AND p.session_id = $2 AND p.seq > $3"
         );
         let mut statement = sql("").bind(stage_id).bind(session_id).bind(page.after_seq());
         // One condition per filter given, all of them ANDed; placeholders numbered as added.
@@ -580,7 +586,7 @@ impl<B: Backend> Store for B {
             }
         }
         statement = statement.bind(page.fetch_limit());
-        text.push_str(&format!(" ORDER BY seq LIMIT ${}", statement.args.len()));
+        text.push_str(&format!(" ORDER BY p.seq LIMIT ${}", statement.args.len()));
         statement.text = text.into();
         let rows: Vec<RawParticipant> = self.pool().fetch_all(statement).await?;
         Ok(Page::from_rows(convert(rows)?, page, |p: &ParticipantRecord| p.seq))

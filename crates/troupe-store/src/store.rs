@@ -10,8 +10,9 @@ use crate::{
     StringMap, TaggedKind, TokenRecord,
 };
 
+/// The broadcast half ([`crate::BroadcastStore`]) is a supertrait: one store holds both.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: crate::BroadcastStore + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     fn backend(&self) -> &'static str;
     /// Cheap round trip to the database, for `/readyz`.

@@ -27,6 +27,7 @@ pub fn stage(id: &str, name: &str) -> NewStage {
             "storageConfigurationArn": "",
             "mediaTypes": ["AUDIO_VIDEO"],
         })),
+        storage_configuration_id: None,
         created_at: at(0),
     }
 }

@@ -1,6 +1,7 @@
 //! The cases. Most take only the store; the few that need the database itself (reopening it,
 //! corrupting rows) take the [`super::TestDb`].
 
+mod broadcast;
 mod durability;
 mod keys;
 mod sessions;
@@ -8,6 +9,7 @@ mod stages;
 mod tags;
 mod tokens;
 
+pub use broadcast::*;
 pub use durability::*;
 pub use keys::*;
 pub use sessions::*;

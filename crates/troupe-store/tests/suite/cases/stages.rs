@@ -35,7 +35,7 @@ pub async fn stage_crud(store: Arc<dyn Store>) {
     assert_conflict(store.create_stage(&stage("st-1", "again"), &[], 10).await);
 
     let renamed = store
-        .update_stage("st-1", &StageUpdate { name: Some("beta".into()), auto_recording: None })
+        .update_stage("st-1", &StageUpdate { name: Some("beta".into()), ..Default::default() })
         .await
         .unwrap();
     assert_eq!(renamed.name, "beta");
@@ -44,7 +44,10 @@ pub async fn stage_crud(store: Arc<dyn Store>) {
 
     let recording = serde_json::json!({"storageConfigurationArn": "arn:x", "mediaTypes": []});
     let updated = store
-        .update_stage("st-1", &StageUpdate { name: None, auto_recording: Some(recording.clone()) })
+        .update_stage(
+            "st-1",
+            &StageUpdate { auto_recording: Some(recording.clone()), ..Default::default() },
+        )
         .await
         .unwrap();
     assert_eq!(updated.name, "beta");
