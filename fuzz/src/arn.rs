@@ -15,7 +15,7 @@ use troupe_control::arn::{Arn, ArnScope, ResourceType};
 use troupe_control::pagination::{next_token, page_request};
 use troupe_store::Page;
 
-const RESOURCE_TYPES: [ResourceType; 6] = ResourceType::ALL;
+const RESOURCE_TYPES: [ResourceType; ResourceType::ALL.len()] = ResourceType::ALL;
 
 /// Checks the ARN and the pagination request `data` encodes. Returns whether the ARN and
 /// the page request were accepted.

@@ -1,13 +1,14 @@
 //! The `control_call` harness: every control-plane operation, behind authentication, over
 //! an in-memory SQLite store.
 //!
-//! Input format: byte 0 picks the operation (`Operation::ALL[byte % 19]`); then a line with
+//! Input format: byte 0 picks the operation (`Operation::ALL[byte % ALL.len()]`: the stage
+//! API's and the channel API's, 42 in all); then a line with
 //! the resource ARN of the tag operations (empty: none); then a line of tag keys separated
 //! by `\t` (the `tagKeys` query parameter, decoded); everything after is the body.
 //!
-//! To let mutations reach past "not found", `$STAGE` and `$KEY` in the ARN line and the
-//! body are replaced by the ARNs of a stage and a public key that exist, and `$PEM` by a
-//! JSON-escaped P-384 public key that is not yet imported.
+//! To let mutations reach past "not found", `$STAGE`, `$KEY` and `$CHANNEL` in the ARN line
+//! and the body are replaced by the ARNs of a stage, a public key and a channel that exist,
+//! and `$PEM` by a JSON-escaped P-384 public key that is not yet imported.
 //!
 //! Oracle beyond "no panic": no input may produce an `InternalServerException` (the store
 //! is in memory and cannot fail, so one means a request reached the store unvalidated).
@@ -37,6 +38,7 @@ pub struct Harness {
     plane: Option<ControlPlane>,
     stage_arn: String,
     key_arn: String,
+    channel_arn: String,
     /// `$PEM` as a JSON string literal, quotes included.
     pem_json: String,
     calls: u32,
@@ -59,6 +61,7 @@ impl Harness {
             plane: None,
             stage_arn: String::new(),
             key_arn: String::new(),
+            channel_arn: String::new(),
             pem_json: serde_json::to_string(fixed_key(0x07).public_pem()).expect("a string"),
             calls: 0,
         };
@@ -69,7 +72,7 @@ impl Harness {
     /// Replaces the plane by a fresh one over a new in-memory database.
     pub fn reset(&mut self) {
         let old = self.plane.take();
-        let (plane, stage_arn, key_arn) = self.runtime.block_on(async move {
+        let (plane, stage_arn, key_arn, channel_arn) = self.runtime.block_on(async move {
             drop(old);
             let store = troupe_store::open("sqlite::memory:").await.expect("in-memory store");
             let node_key = fixed_key(0x2a);
@@ -85,7 +88,14 @@ impl Harness {
                     secret_access_key: "fuzzsecret".into(),
                     read_only: false,
                 }],
-                limits: Limits { max_stages: 200, max_public_keys: 20, ..Limits::default() },
+                limits: Limits {
+                    max_stages: 200,
+                    max_public_keys: 20,
+                    max_channels: 200,
+                    ..Limits::default()
+                },
+                rtmp_port: Some(1935),
+                rtmps: false,
             };
             let plane = ControlPlane::new(store, config, Arc::new(node_key));
             let call = |operation, body: Value| {
@@ -110,12 +120,14 @@ impl Harness {
                 json!({"publicKeyMaterial": fixed_key(0x05).public_pem(), "name": "fuzz"}),
             )
             .await;
+            let channel = call(Operation::CreateChannel, json!({"name": "fuzz"})).await;
             let arn = |v: &Value| v["arn"].as_str().expect("an arn").to_owned();
-            (plane, arn(&stage["stage"]), arn(&key["publicKey"]))
+            (plane, arn(&stage["stage"]), arn(&key["publicKey"]), arn(&channel["channel"]))
         });
         self.plane = Some(plane);
         self.stage_arn = stage_arn;
         self.key_arn = key_arn;
+        self.channel_arn = channel_arn;
         self.calls = 0;
     }
 
@@ -171,6 +183,7 @@ impl Harness {
             let replaced = [
                 (&b"$STAGE"[..], self.stage_arn.as_str()),
                 (&b"$KEY"[..], self.key_arn.as_str()),
+                (&b"$CHANNEL"[..], self.channel_arn.as_str()),
                 (&b"$PEM"[..], pem),
             ]
             .into_iter()
@@ -243,7 +256,7 @@ pub const SEEDS: &[Seed] = &[
     seed(Operation::ListStages, r#"{"maxResults":1}"#, true),
     seed(
         Operation::UpdateStage,
-        r#"{"arn":"$STAGE","name":"renamed","autoParticipantRecordingConfiguration":{"mediaTypes":["AUDIO_VIDEO"]}}"#,
+        r#"{"arn":"$STAGE","name":"renamed","autoParticipantRecordingConfiguration":{"storageConfigurationArn":"","mediaTypes":["AUDIO_VIDEO"]}}"#,
         true,
     ),
     seed(Operation::DeleteStage, r#"{"arn":"$STAGE"}"#, true),
@@ -323,6 +336,70 @@ pub const SEEDS: &[Seed] = &[
         body: "",
         succeeds: true,
     },
+    seed(
+        Operation::CreateChannel,
+        r#"{"name":"show","latencyMode":"NORMAL","type":"ADVANCED_HD","preset":"CONSTRAINED_BANDWIDTH_DELIVERY","insecureIngest":true,"containerFormat":"FRAGMENTED_MP4","recordingConfigurationArn":"","tags":{"a":"b"}}"#,
+        true,
+    ),
+    seed(Operation::GetChannel, r#"{"arn":"$CHANNEL"}"#, true),
+    seed(Operation::BatchGetChannel, r#"{"arns":["$CHANNEL","$STAGE"]}"#, true),
+    seed(Operation::ListChannels, r#"{"filterByName":"fuzz","maxResults":5}"#, true),
+    seed(Operation::UpdateChannel, r#"{"arn":"$CHANNEL","name":"n","type":"BASIC"}"#, true),
+    seed(Operation::DeleteChannel, r#"{"arn":"$CHANNEL"}"#, true),
+    seed(Operation::CreateStreamKey, r#"{"channelArn":"$CHANNEL","tags":{"k":"v"}}"#, false),
+    seed(
+        Operation::GetStreamKey,
+        r#"{"arn":"arn:aws:ivs:us-east-1:000000000000:stream-key/abcdefABCDEF"}"#,
+        false,
+    ),
+    seed(Operation::ListStreamKeys, r#"{"channelArn":"$CHANNEL"}"#, true),
+    seed(
+        Operation::DeleteStreamKey,
+        r#"{"arn":"arn:aws:ivs:us-east-1:000000000000:stream-key/abcdefABCDEF"}"#,
+        false,
+    ),
+    seed(Operation::GetStream, r#"{"channelArn":"$CHANNEL"}"#, false),
+    seed(Operation::ListStreams, r#"{"filterBy":{"health":"HEALTHY"}}"#, true),
+    seed(Operation::StopStream, r#"{"channelArn":"$CHANNEL"}"#, false),
+    seed(Operation::GetStreamSession, r#"{"channelArn":"$CHANNEL"}"#, false),
+    seed(Operation::ListStreamSessions, r#"{"channelArn":"$CHANNEL","maxResults":3}"#, true),
+    seed(
+        Operation::CreateRecordingConfiguration,
+        r#"{"name":"rc","destinationConfiguration":{"s3":{"bucketName":"my-bucket"}},"thumbnailConfiguration":{"recordingMode":"INTERVAL","targetIntervalSeconds":30,"storage":["LATEST"]},"recordingReconnectWindowSeconds":60,"renditionConfiguration":{"renditionSelection":"CUSTOM","renditions":["HD"]}}"#,
+        true,
+    ),
+    seed(
+        Operation::GetRecordingConfiguration,
+        r#"{"arn":"arn:aws:ivs:us-east-1:000000000000:recording-configuration/abcdefABCDEF"}"#,
+        false,
+    ),
+    seed(Operation::ListRecordingConfigurations, "{}", true),
+    seed(
+        Operation::DeleteRecordingConfiguration,
+        r#"{"arn":"arn:aws:ivs:us-east-1:000000000000:recording-configuration/abcdefABCDEF"}"#,
+        false,
+    ),
+    seed(
+        Operation::CreateStorageConfiguration,
+        r#"{"name":"sc","s3":{"bucketName":"stage-recordings"},"tags":{"x":"y"}}"#,
+        true,
+    ),
+    seed(
+        Operation::GetStorageConfiguration,
+        r#"{"arn":"arn:aws:ivs:us-east-1:000000000000:storage-configuration/abcdefABCDEF"}"#,
+        false,
+    ),
+    seed(Operation::ListStorageConfigurations, r#"{"maxResults":100}"#, true),
+    seed(
+        Operation::DeleteStorageConfiguration,
+        r#"{"arn":"arn:aws:ivs:us-east-1:000000000000:storage-configuration/abcdefABCDEF"}"#,
+        false,
+    ),
+    seed(
+        Operation::CreateStage,
+        r#"{"autoParticipantRecordingConfiguration":{"storageConfigurationArn":"arn:aws:ivs:us-east-1:000000000000:storage-configuration/abcdefABCDEF"}}"#,
+        false,
+    ),
 ];
 
 /// [`SEEDS`], encoded.

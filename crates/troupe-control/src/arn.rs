@@ -15,16 +15,22 @@ pub enum ResourceType {
     EncoderConfiguration,
     StorageConfiguration,
     IngestConfiguration,
+    Channel,
+    StreamKey,
+    RecordingConfiguration,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 6] = [
+    pub const ALL: [ResourceType; 9] = [
         ResourceType::Stage,
         ResourceType::PublicKey,
         ResourceType::Composition,
         ResourceType::EncoderConfiguration,
         ResourceType::StorageConfiguration,
         ResourceType::IngestConfiguration,
+        ResourceType::Channel,
+        ResourceType::StreamKey,
+        ResourceType::RecordingConfiguration,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -35,6 +41,9 @@ impl ResourceType {
             ResourceType::EncoderConfiguration => "encoder-configuration",
             ResourceType::StorageConfiguration => "storage-configuration",
             ResourceType::IngestConfiguration => "ingest-configuration",
+            ResourceType::Channel => "channel",
+            ResourceType::StreamKey => "stream-key",
+            ResourceType::RecordingConfiguration => "recording-configuration",
         }
     }
 
@@ -51,6 +60,9 @@ impl ResourceType {
             ResourceType::EncoderConfiguration => "encoder configuration",
             ResourceType::StorageConfiguration => "storage configuration",
             ResourceType::IngestConfiguration => "ingest configuration",
+            ResourceType::Channel => "channel",
+            ResourceType::StreamKey => "stream key",
+            ResourceType::RecordingConfiguration => "recording configuration",
         }
     }
 }
@@ -137,7 +149,8 @@ fn random_alphanumeric(len: usize) -> String {
     rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
 
-/// A stage or public-key id: 12 alphanumerics, like the hosted service's.
+/// A resource id (stage, public key, channel, stream key, configuration): 12 alphanumerics,
+/// like the hosted service's.
 pub fn new_resource_id() -> String {
     random_alphanumeric(12)
 }
@@ -145,6 +158,17 @@ pub fn new_resource_id() -> String {
 /// A stage session id: `st-` and 13 alphanumerics.
 pub fn new_session_id() -> String {
     format!("st-{}", random_alphanumeric(13))
+}
+
+/// A channel's stream id: `st-` and 23 alphanumerics (26 characters, the IVS `StreamId`).
+pub fn new_stream_id() -> String {
+    format!("st-{}", random_alphanumeric(23))
+}
+
+/// A stream key's secret value, shaped like IVS's (`sk_<region>_<random>`): 32 alphanumerics
+/// from the thread's CSPRNG, about 190 bits, so that keys cannot be guessed.
+pub fn new_stream_key_value(region: &str) -> String {
+    format!("sk_{region}_{}", random_alphanumeric(32))
 }
 
 /// A participant id (the token's `jti`): 12 alphanumerics.
@@ -178,7 +202,7 @@ mod tests {
             "arn:aws:s3:us-east-1:123:stage/a",
             "arn:aws:ivs:US:123:stage/a",
             "arn:aws:ivs:us-east-1:12x:stage/a",
-            "arn:aws:ivs:us-east-1:123:channel/a",
+            "arn:aws:ivs:us-east-1:123:widget/a",
             "arn:aws:ivs:us-east-1:123:stage/a/b",
             "arn:aws:ivs:us-east-1:123:stage/a:b",
         ] {
@@ -195,5 +219,25 @@ mod tests {
         assert_eq!(s.len(), 16);
         assert!(s.starts_with("st-"));
         assert_eq!(new_resource_id().len(), 12);
+        let stream = new_stream_id();
+        assert_eq!(stream.len(), 26);
+        assert!(stream.starts_with("st-"));
+        let key = new_stream_key_value("us-east-1");
+        assert!(key.starts_with("sk_us-east-1_") && key.len() == 13 + 32, "{key}");
+        assert_ne!(key, new_stream_key_value("us-east-1"));
+    }
+
+    #[test]
+    fn broadcast_arns() {
+        for (prefix, want) in [
+            ("channel", ResourceType::Channel),
+            ("stream-key", ResourceType::StreamKey),
+            ("recording-configuration", ResourceType::RecordingConfiguration),
+            ("storage-configuration", ResourceType::StorageConfiguration),
+        ] {
+            let arn =
+                Arn::parse(&format!("arn:aws:ivs:us-west-2:1:{prefix}/AbC12"), "arn").unwrap();
+            assert_eq!(arn.resource, want);
+        }
     }
 }

@@ -23,9 +23,12 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-/// The URLs a stage's `endpoints` and its tokens carry.
+/// The URLs a stage's `endpoints` and its tokens carry, and the base that channels' playback
+/// and ingest addresses are built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
+    /// `http(s)://host[:port][/prefix]`, without a trailing slash.
+    pub public_url: String,
     /// `<public-url>/whip`
     pub whip: String,
     /// `<ws(s) public-url>/events`
@@ -43,7 +46,22 @@ impl Endpoints {
         } else {
             base.to_string()
         };
-        Endpoints { whip: format!("{base}/whip"), events: format!("{ws_base}/events") }
+        Endpoints {
+            public_url: base.to_string(),
+            whip: format!("{base}/whip"),
+            events: format!("{ws_base}/events"),
+        }
+    }
+
+    /// The public host name, without scheme, port or path: a channel's `ingestEndpoint`.
+    pub fn public_host(&self) -> &str {
+        let rest = self.public_url.split_once("://").map_or(self.public_url.as_str(), |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or(rest);
+        if let Some(v6) = authority.strip_prefix('[') {
+            // [::1]:7800 → ::1
+            return v6.split(']').next().unwrap_or(v6);
+        }
+        authority.rsplit_once(':').map_or(authority, |(host, _)| host)
     }
 }
 
@@ -62,6 +80,14 @@ pub struct Limits {
     pub max_token_minutes: u32,
     /// Largest request body the API reads.
     pub max_body_bytes: usize,
+    /// Channels that may exist at once.
+    pub max_channels: u64,
+    /// Stream keys per channel (IVS: 1; to rotate, delete the key and create another).
+    pub max_stream_keys_per_channel: u64,
+    /// Recording configurations (channels) that may exist at once.
+    pub max_recording_configurations: u64,
+    /// Storage configurations (stages) that may exist at once.
+    pub max_storage_configurations: u64,
 }
 
 impl Default for Limits {
@@ -73,6 +99,10 @@ impl Default for Limits {
             max_attributes_bytes: 1024,
             max_token_minutes: 20_160,
             max_body_bytes: 256 * 1024,
+            max_channels: 10_000,
+            max_stream_keys_per_channel: 1,
+            max_recording_configurations: 1_000,
+            max_storage_configurations: 1_000,
         }
     }
 }
@@ -84,6 +114,11 @@ pub struct ControlConfig {
     pub endpoints: Endpoints,
     pub credentials: Vec<Credential>,
     pub limits: Limits,
+    /// The RTMP ingest port (`troupe channel create` prints `rtmp://<host>:<port>/app/`);
+    /// `None` when RTMP ingest is off.
+    pub rtmp_port: Option<u16>,
+    /// Whether the RTMP port takes RTMPS (TLS is on).
+    pub rtmps: bool,
 }
 
 #[cfg(test)]
@@ -95,7 +130,11 @@ mod tests {
         let e = Endpoints::from_public_url("https://live.example.com/troupe/");
         assert_eq!(e.whip, "https://live.example.com/troupe/whip");
         assert_eq!(e.events, "wss://live.example.com/troupe/events");
+        assert_eq!(e.public_url, "https://live.example.com/troupe");
+        assert_eq!(e.public_host(), "live.example.com");
         let e = Endpoints::from_public_url("http://127.0.0.1:7800");
         assert_eq!(e.events, "ws://127.0.0.1:7800/events");
+        assert_eq!(e.public_host(), "127.0.0.1");
+        assert_eq!(Endpoints::from_public_url("http://[::1]:7800/").public_host(), "::1");
     }
 }

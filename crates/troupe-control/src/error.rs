@@ -9,8 +9,9 @@ use axum::{
 };
 use troupe_store::StoreError;
 
-/// The error types Troupe answers with. The first seven are the IVS Real-Time model's; the
-/// rest are the service-framework errors every AWS endpoint uses for authentication and routing.
+/// The error types Troupe answers with: the IVS Real-Time and `ivs` models' (the first seven,
+/// and the two stream errors at the end), and the service-framework errors every AWS endpoint
+/// uses for authentication and routing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorType {
     Validation,
@@ -30,6 +31,10 @@ pub enum ErrorType {
     NotImplemented,
     /// The request body is larger than the control plane accepts.
     PayloadTooLarge,
+    /// The `ivs` API's answer for a stream operation on a channel that is not live.
+    ChannelNotBroadcasting,
+    /// The `ivs` API's answer when the ingest cannot act on a stream right now.
+    StreamUnavailable,
 }
 
 impl ErrorType {
@@ -49,6 +54,8 @@ impl ErrorType {
             ErrorType::UnknownOperation => "UnknownOperationException",
             ErrorType::NotImplemented => "NotImplementedException",
             ErrorType::PayloadTooLarge => "RequestEntityTooLargeException",
+            ErrorType::ChannelNotBroadcasting => "ChannelNotBroadcasting",
+            ErrorType::StreamUnavailable => "StreamUnavailable",
         }
     }
 
@@ -61,12 +68,15 @@ impl ErrorType {
             | ErrorType::IncompleteSignature
             | ErrorType::UnrecognizedClient
             | ErrorType::InvalidSignature => StatusCode::FORBIDDEN,
-            ErrorType::ResourceNotFound | ErrorType::UnknownOperation => StatusCode::NOT_FOUND,
+            ErrorType::ResourceNotFound
+            | ErrorType::UnknownOperation
+            | ErrorType::ChannelNotBroadcasting => StatusCode::NOT_FOUND,
             ErrorType::Conflict => StatusCode::CONFLICT,
             ErrorType::ServiceQuotaExceeded => StatusCode::PAYMENT_REQUIRED,
             ErrorType::InternalServer => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorType::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             ErrorType::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorType::StreamUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

@@ -86,6 +86,10 @@ async fn handle(State(state): State<ApiState>, request: Request) -> Response {
         Route::NotYetImplemented(name, _) => name,
         Route::Unknown(_) => "unknown",
     };
+    let route_op = match &route {
+        Route::Operation(op) => Some(*op),
+        _ => None,
+    };
     let span = tracing::info_span!("api", op = op_name, request_id = %request_id);
     let result = async {
         match route {
@@ -108,6 +112,9 @@ async fn handle(State(state): State<ApiState>, request: Request) -> Response {
 
     let elapsed = started.elapsed();
     let (mut response, outcome) = match result {
+        Ok(_) if route_op.is_some_and(Operation::answers_no_content) => {
+            (axum::http::StatusCode::NO_CONTENT.into_response(), "ok")
+        }
         Ok(body) => (axum::Json(body).into_response(), "ok"),
         Err(err) => {
             let _enter = span.enter();

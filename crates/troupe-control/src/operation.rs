@@ -1,9 +1,31 @@
-//! The operations of the IVS Real-Time API, by name: which Troupe serves, which are read-only
-//! (what a read-only key may call), and which are known but not built yet.
+//! The operations of the IVS Real-Time and `ivs` (channels) APIs, by name: which Troupe
+//! serves, which are read-only (what a read-only key may call), and which are known but not
+//! built yet.
 
-/// An operation Troupe serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operation {
+/// Declares the operations once: the enum, `ALL` and `name` cannot drift apart.
+macro_rules! operations {
+    ($($op:ident),* $(,)?) => {
+        /// An operation Troupe serves: the IVS Real-Time API's (`ivs-realtime`) and the
+        /// low-latency streaming API's (`ivs`: channels). Both are signed with the name `ivs`
+        /// and routed by name at `POST /{Operation}`; their names do not collide.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation {
+            $($op),*
+        }
+
+        impl Operation {
+            pub const ALL: [Operation; [$(Operation::$op),*].len()] = [$(Operation::$op),*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Operation::$op => stringify!($op)),*
+                }
+            }
+        }
+    };
+}
+
+operations! {
     CreateStage,
     GetStage,
     ListStages,
@@ -23,55 +45,32 @@ pub enum Operation {
     TagResource,
     UntagResource,
     ListTagsForResource,
+    CreateStorageConfiguration,
+    GetStorageConfiguration,
+    ListStorageConfigurations,
+    DeleteStorageConfiguration,
+    CreateChannel,
+    GetChannel,
+    BatchGetChannel,
+    ListChannels,
+    UpdateChannel,
+    DeleteChannel,
+    CreateStreamKey,
+    GetStreamKey,
+    ListStreamKeys,
+    DeleteStreamKey,
+    GetStream,
+    ListStreams,
+    StopStream,
+    GetStreamSession,
+    ListStreamSessions,
+    CreateRecordingConfiguration,
+    GetRecordingConfiguration,
+    ListRecordingConfigurations,
+    DeleteRecordingConfiguration,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 19] = [
-        Operation::CreateStage,
-        Operation::GetStage,
-        Operation::ListStages,
-        Operation::UpdateStage,
-        Operation::DeleteStage,
-        Operation::ListStageSessions,
-        Operation::GetStageSession,
-        Operation::CreateParticipantToken,
-        Operation::DisconnectParticipant,
-        Operation::GetParticipant,
-        Operation::ListParticipants,
-        Operation::ListParticipantEvents,
-        Operation::ImportPublicKey,
-        Operation::GetPublicKey,
-        Operation::ListPublicKeys,
-        Operation::DeletePublicKey,
-        Operation::TagResource,
-        Operation::UntagResource,
-        Operation::ListTagsForResource,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Operation::CreateStage => "CreateStage",
-            Operation::GetStage => "GetStage",
-            Operation::ListStages => "ListStages",
-            Operation::UpdateStage => "UpdateStage",
-            Operation::DeleteStage => "DeleteStage",
-            Operation::ListStageSessions => "ListStageSessions",
-            Operation::GetStageSession => "GetStageSession",
-            Operation::CreateParticipantToken => "CreateParticipantToken",
-            Operation::DisconnectParticipant => "DisconnectParticipant",
-            Operation::GetParticipant => "GetParticipant",
-            Operation::ListParticipants => "ListParticipants",
-            Operation::ListParticipantEvents => "ListParticipantEvents",
-            Operation::ImportPublicKey => "ImportPublicKey",
-            Operation::GetPublicKey => "GetPublicKey",
-            Operation::ListPublicKeys => "ListPublicKeys",
-            Operation::DeletePublicKey => "DeletePublicKey",
-            Operation::TagResource => "TagResource",
-            Operation::UntagResource => "UntagResource",
-            Operation::ListTagsForResource => "ListTagsForResource",
-        }
-    }
-
     /// The operation served at `POST /<name>` (the tag operations live under `/tags/`).
     pub fn from_post_path(name: &str) -> Option<Operation> {
         Operation::ALL.into_iter().filter(|op| !op.is_tag_operation()).find(|op| op.name() == name)
@@ -81,6 +80,16 @@ impl Operation {
         matches!(
             self,
             Operation::TagResource | Operation::UntagResource | Operation::ListTagsForResource
+        )
+    }
+
+    /// The `ivs` model answers its deletes with 204 and no body; everything else is 200.
+    pub fn answers_no_content(self) -> bool {
+        matches!(
+            self,
+            Operation::DeleteChannel
+                | Operation::DeleteStreamKey
+                | Operation::DeleteRecordingConfiguration
         )
     }
 
@@ -97,7 +106,20 @@ impl Operation {
             | Operation::ListParticipantEvents
             | Operation::GetPublicKey
             | Operation::ListPublicKeys
-            | Operation::ListTagsForResource => true,
+            | Operation::ListTagsForResource
+            | Operation::GetStorageConfiguration
+            | Operation::ListStorageConfigurations
+            | Operation::GetChannel
+            | Operation::BatchGetChannel
+            | Operation::ListChannels
+            | Operation::GetStreamKey
+            | Operation::ListStreamKeys
+            | Operation::GetStream
+            | Operation::ListStreams
+            | Operation::GetStreamSession
+            | Operation::ListStreamSessions
+            | Operation::GetRecordingConfiguration
+            | Operation::ListRecordingConfigurations => true,
             Operation::CreateStage
             | Operation::UpdateStage
             | Operation::DeleteStage
@@ -106,7 +128,17 @@ impl Operation {
             | Operation::ImportPublicKey
             | Operation::DeletePublicKey
             | Operation::TagResource
-            | Operation::UntagResource => false,
+            | Operation::UntagResource
+            | Operation::CreateStorageConfiguration
+            | Operation::DeleteStorageConfiguration
+            | Operation::CreateChannel
+            | Operation::UpdateChannel
+            | Operation::DeleteChannel
+            | Operation::CreateStreamKey
+            | Operation::DeleteStreamKey
+            | Operation::StopStream
+            | Operation::CreateRecordingConfiguration
+            | Operation::DeleteRecordingConfiguration => false,
         }
     }
 }
@@ -122,10 +154,6 @@ pub const NOT_YET_IMPLEMENTED: &[(&str, &str)] = &[
     ("GetEncoderConfiguration", "encoder configurations"),
     ("ListEncoderConfigurations", "encoder configurations"),
     ("DeleteEncoderConfiguration", "encoder configurations"),
-    ("CreateStorageConfiguration", "storage configurations"),
-    ("GetStorageConfiguration", "storage configurations"),
-    ("ListStorageConfigurations", "storage configurations"),
-    ("DeleteStorageConfiguration", "storage configurations"),
     ("CreateIngestConfiguration", "RTMP ingest configurations"),
     ("GetIngestConfiguration", "RTMP ingest configurations"),
     ("UpdateIngestConfiguration", "RTMP ingest configurations"),
@@ -135,3 +163,24 @@ pub const NOT_YET_IMPLEMENTED: &[(&str, &str)] = &[
     ("StopParticipantReplication", "participant replication"),
     ("ListParticipantReplicas", "participant replication"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_route_back_to_their_operation() {
+        for op in Operation::ALL {
+            if !op.is_tag_operation() {
+                assert_eq!(Operation::from_post_path(op.name()), Some(op));
+            }
+            assert!(
+                !NOT_YET_IMPLEMENTED.iter().any(|(name, _)| *name == op.name()),
+                "{} is served and listed as not implemented",
+                op.name()
+            );
+        }
+        assert_eq!(Operation::from_post_path("CreateChannel"), Some(Operation::CreateChannel));
+        assert_eq!(Operation::from_post_path("TagResource"), None);
+    }
+}

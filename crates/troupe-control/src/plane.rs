@@ -1,7 +1,7 @@
 //! [`ControlPlane`]: the IVS operations over a store, independent of HTTP. The HTTP layer
 //! (`http.rs`) authenticates, reads the request and calls [`ControlPlane::call`].
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -13,6 +13,7 @@ use crate::{
     arn::{Arn, ResourceType},
     config::ControlConfig,
     error::{ApiError, ApiResult},
+    live_streams::{BucketCheck, EveryBucketExists, LiveStreams, NothingLive},
     operation::Operation,
 };
 
@@ -44,12 +45,43 @@ pub struct ControlPlane {
     pub(crate) config: Arc<ControlConfig>,
     pub(crate) node_key: Arc<NodeKey>,
     notices: broadcast::Sender<ControlNotice>,
+    /// Installed by the server once its ingest runs; shared by every clone.
+    live_streams: Arc<RwLock<Arc<dyn LiveStreams>>>,
+    bucket_check: Arc<RwLock<Arc<dyn BucketCheck>>>,
 }
 
 impl ControlPlane {
     pub fn new(store: Arc<dyn Store>, config: ControlConfig, node_key: Arc<NodeKey>) -> Self {
         let (notices, _) = broadcast::channel(1024);
-        ControlPlane { store, config: Arc::new(config), node_key, notices }
+        ControlPlane {
+            store,
+            config: Arc::new(config),
+            node_key,
+            notices,
+            live_streams: Arc::new(RwLock::new(Arc::new(NothingLive))),
+            bucket_check: Arc::new(RwLock::new(Arc::new(EveryBucketExists))),
+        }
+    }
+
+    /// Tells the control plane which channels are live (GetStream, ListStreams, StopStream,
+    /// and the checks of UpdateChannel and DeleteChannel). Until then nothing is live.
+    pub fn set_live_streams(&self, live: Arc<dyn LiveStreams>) {
+        // A poisoned lock only means a panic elsewhere while swapping an Arc: take it anyway.
+        *self.live_streams.write().unwrap_or_else(|e| e.into_inner()) = live;
+    }
+
+    /// Tells the control plane how to check that a storage bucket exists
+    /// (CreateStorageConfiguration, CreateRecordingConfiguration). Until then every one does.
+    pub fn set_bucket_check(&self, check: Arc<dyn BucketCheck>) {
+        *self.bucket_check.write().unwrap_or_else(|e| e.into_inner()) = check;
+    }
+
+    pub(crate) fn live_streams(&self) -> Arc<dyn LiveStreams> {
+        self.live_streams.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn bucket_check(&self) -> Arc<dyn BucketCheck> {
+        self.bucket_check.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn config(&self) -> &ControlConfig {
@@ -101,7 +133,46 @@ impl ControlPlane {
             Operation::TagResource => self.tag_resource(call.resource_arn, body).await,
             Operation::UntagResource => self.untag_resource(call.resource_arn, call.tag_keys).await,
             Operation::ListTagsForResource => self.list_tags_for_resource(call.resource_arn).await,
+            Operation::CreateStorageConfiguration => self.create_storage_configuration(body).await,
+            Operation::GetStorageConfiguration => self.get_storage_configuration(body).await,
+            Operation::ListStorageConfigurations => self.list_storage_configurations(body).await,
+            Operation::DeleteStorageConfiguration => self.delete_storage_configuration(body).await,
+            Operation::CreateChannel => self.create_channel(body).await,
+            Operation::GetChannel => self.get_channel(body).await,
+            Operation::BatchGetChannel => self.batch_get_channel(body).await,
+            Operation::ListChannels => self.list_channels(body).await,
+            Operation::UpdateChannel => self.update_channel(body).await,
+            Operation::DeleteChannel => self.delete_channel(body).await,
+            Operation::CreateStreamKey => self.create_stream_key(body).await,
+            Operation::GetStreamKey => self.get_stream_key(body).await,
+            Operation::ListStreamKeys => self.list_stream_keys(body).await,
+            Operation::DeleteStreamKey => self.delete_stream_key(body).await,
+            Operation::GetStream => self.get_stream(body).await,
+            Operation::ListStreams => self.list_streams(body).await,
+            Operation::StopStream => self.stop_stream(body).await,
+            Operation::GetStreamSession => self.get_stream_session(body).await,
+            Operation::ListStreamSessions => self.list_stream_sessions(body).await,
+            Operation::CreateRecordingConfiguration => {
+                self.create_recording_configuration(body).await
+            }
+            Operation::GetRecordingConfiguration => self.get_recording_configuration(body).await,
+            Operation::ListRecordingConfigurations => {
+                self.list_recording_configurations(body).await
+            }
+            Operation::DeleteRecordingConfiguration => {
+                self.delete_recording_configuration(body).await
+            }
         }
+    }
+
+    /// Resolves an ARN of this deployment to its id: ValidationException when malformed or of
+    /// another type, ResourceNotFoundException when another region's or account's.
+    pub(crate) fn own_id(&self, arn: &str, field: &str, want: ResourceType) -> ApiResult<String> {
+        let parsed = Arn::parse_as(arn, field, want)?;
+        if !self.config.scope.owns(&parsed) {
+            return Err(ApiError::not_found(format!("{} {arn} not found", want.noun())));
+        }
+        Ok(parsed.id)
     }
 
     /// Resolves a stage ARN from a request to the stored stage, or the IVS error a client expects:

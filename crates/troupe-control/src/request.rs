@@ -64,6 +64,31 @@ pub fn check_name(name: &str, field: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// S3 bucket names (storage and recording configurations): 3 to 63 of `[a-z0-9.-]` as in the
+/// IVS model, plus S3's own rules (a letter or digit at each end, no `..`, not an IPv4
+/// address), which also keep the name safe as a directory name.
+pub fn check_bucket_name(name: &str, field: &str) -> ApiResult<()> {
+    let bad = |why: &str| ApiError::validation(format!("{field}: {name:?} {why}"));
+    if !(3..=63).contains(&name.len()) {
+        return Err(bad("must be 3 to 63 characters"));
+    }
+    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return Err(bad("may contain only lowercase letters, digits, '.' and '-'"));
+    }
+    let alnum = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+    if !alnum(name.as_bytes().first()) || !alnum(name.as_bytes().last()) {
+        return Err(bad("must begin and end with a letter or digit"));
+    }
+    if name.contains("..") {
+        return Err(bad("must not contain two periods in a row"));
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Err(bad("must not look like an IP address"));
+    }
+    Ok(())
+}
+
 /// Free text with a length limit (user ids, reasons).
 pub fn check_len(value: &str, max: usize, field: &str) -> ApiResult<()> {
     if value.chars().count() > max {
@@ -191,5 +216,16 @@ mod tests {
         assert!(check_tags(&many, 50, "tags").is_err());
         assert!(check_session_id("st-abcdefghijklm", "sessionId").is_ok());
         assert!(check_session_id("st-abc", "sessionId").is_err());
+    }
+
+    #[test]
+    fn bucket_names() {
+        for ok in ["abc", "my-recordings.2024", &"a".repeat(63)] {
+            assert!(check_bucket_name(ok, "s3.bucketName").is_ok(), "{ok}");
+        }
+        for bad in ["ab", "Upper", "a_b", "-abc", "abc.", "a..b", "192.168.1.1", "../etc", "a/b"] {
+            let err = check_bucket_name(bad, "s3.bucketName").unwrap_err();
+            assert!(err.message.starts_with("s3.bucketName"), "{bad}: {}", err.message);
+        }
     }
 }

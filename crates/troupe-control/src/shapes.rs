@@ -31,9 +31,11 @@ impl ControlPlane {
     /// The full `Stage`: the summary plus recording configuration and endpoints.
     pub(crate) fn stage_json(&self, stage: &StageRecord) -> Value {
         let mut out = self.stage_summary_json(stage);
-        if let Some(config) = &stage.auto_recording {
-            out["autoParticipantRecordingConfiguration"] = config.clone();
-        }
+        // A stage that never set one shows what IVS shows: the defaults, no storage.
+        out["autoParticipantRecordingConfiguration"] = match &stage.auto_recording {
+            Some(config) => config.clone(),
+            None => crate::ops::stage_recording_defaults(),
+        };
         out["endpoints"] = json!({
             "whip": self.config.endpoints.whip,
             "events": self.config.endpoints.events,

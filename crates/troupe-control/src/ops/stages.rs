@@ -7,7 +7,10 @@ use troupe_store::{NewStage, StageRecord, StageUpdate, StoreError, StringMap};
 use crate::{
     arn::new_resource_id,
     error::{ApiError, ApiResult},
-    ops::tokens::{TokenRequest, TokenSpec},
+    ops::{
+        stage_recording::{StageRecording, StageRecordingRequest},
+        tokens::{TokenRequest, TokenSpec},
+    },
     pagination::{list_response, page_request},
     plane::{ControlNotice, ControlPlane},
     request::{ArnRequest, ListRequest, check_name, check_tags, parse_body, required},
@@ -16,16 +19,13 @@ use crate::{
 /// The hosted service's limit on `participantTokenConfigurations`.
 const MAX_TOKENS_WITH_STAGE: usize = 12;
 
-/// IVS `ParticipantRecordingMediaType` values.
-const MEDIA_TYPES: &[&str] = &["AUDIO_VIDEO", "AUDIO_ONLY", "NONE"];
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreateStageRequest {
     name: Option<String>,
     participant_token_configurations: Option<Vec<TokenRequest>>,
     tags: Option<StringMap>,
-    auto_participant_recording_configuration: Option<RecordingConfiguration>,
+    auto_participant_recording_configuration: Option<StageRecordingRequest>,
 }
 
 #[derive(Deserialize)]
@@ -33,43 +33,7 @@ struct CreateStageRequest {
 struct UpdateStageRequest {
     arn: Option<String>,
     name: Option<String>,
-    auto_participant_recording_configuration: Option<RecordingConfiguration>,
-}
-
-/// `autoParticipantRecordingConfiguration`, the members Troupe reads. Other members of the
-/// IVS shape (thumbnails, HLS settings) are accepted and ignored, as AWS ignores unknown ones.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RecordingConfiguration {
-    storage_configuration_arn: Option<String>,
-    media_types: Option<Vec<String>>,
-}
-
-impl RecordingConfiguration {
-    /// Recording needs a storage configuration, which Troupe does not have yet: accept the
-    /// configuration only when it asks for none, so nobody believes they are recording.
-    /// Returns what is stored and shown: the normalized configuration.
-    fn parse(&self) -> ApiResult<Value> {
-        let field = "autoParticipantRecordingConfiguration";
-        if let Some(arn) = self.storage_configuration_arn.as_deref().filter(|a| !a.is_empty()) {
-            return Err(ApiError::not_found(format!(
-                "{field}.storageConfigurationArn: storage configuration {arn} not found \
-                 (Troupe does not support recording to storage yet)"
-            )));
-        }
-        let media_types = self.media_types.clone().unwrap_or_else(|| vec!["AUDIO_VIDEO".into()]);
-        if media_types.len() != 1 || !MEDIA_TYPES.contains(&media_types[0].as_str()) {
-            return Err(ApiError::validation(format!(
-                "{field}.mediaTypes must be one of {} (got {media_types:?})",
-                MEDIA_TYPES.join(", ")
-            )));
-        }
-        Ok(json!({ "storageConfigurationArn": "", "mediaTypes": media_types }))
-    }
-}
-
-fn parse_recording(config: &Option<RecordingConfiguration>) -> ApiResult<Option<Value>> {
-    config.as_ref().map(RecordingConfiguration::parse).transpose()
+    auto_participant_recording_configuration: Option<StageRecordingRequest>,
 }
 
 impl ControlPlane {
@@ -79,7 +43,7 @@ impl ControlPlane {
         check_name(&name, "name")?;
         let tags = req.tags.unwrap_or_default();
         check_tags(&tags, self.config.limits.max_tags, "tags")?;
-        let auto_recording = parse_recording(&req.auto_participant_recording_configuration)?;
+        let recording = self.stage_recording(&req.auto_participant_recording_configuration).await?;
         let token_requests = req.participant_token_configurations.unwrap_or_default();
         if token_requests.len() > MAX_TOKENS_WITH_STAGE {
             return Err(ApiError::validation(format!(
@@ -93,8 +57,7 @@ impl ControlPlane {
                 t.parse(&self.config.limits, &format!("participantTokenConfigurations[{i}]."))
             })
             .collect::<ApiResult<Vec<_>>>()?;
-        let (created, minted) =
-            self.create_stage_record(name, tags, auto_recording, &specs).await?;
+        let (created, minted) = self.create_stage_record(name, tags, recording, &specs).await?;
         let tokens: Vec<Value> = minted.iter().map(|m| m.json()).collect();
         tracing::info!(stage = %created.id, tokens = tokens.len(), "stage created");
         Ok(json!({ "stage": self.stage_json(&created), "participantTokens": tokens }))
@@ -105,11 +68,21 @@ impl ControlPlane {
         &self,
         name: String,
         tags: StringMap,
-        auto_recording: Option<Value>,
+        recording: Option<StageRecording>,
         specs: &[TokenSpec],
     ) -> ApiResult<(StageRecord, Vec<super::MintedToken>)> {
-        let stage =
-            NewStage { id: new_resource_id(), name, tags, auto_recording, created_at: self.now() };
+        let (auto_recording, storage_configuration_id) = match recording {
+            Some(r) => (Some(r.json), r.storage_configuration_id),
+            None => (None, None),
+        };
+        let stage = NewStage {
+            id: new_resource_id(),
+            name,
+            tags,
+            auto_recording,
+            storage_configuration_id,
+            created_at: self.now(),
+        };
         let minted =
             specs.iter().map(|t| self.mint_token(&stage.id, t)).collect::<ApiResult<Vec<_>>>()?;
         let records: Vec<_> = minted.iter().map(|m| m.record.clone()).collect();
@@ -122,6 +95,11 @@ impl ControlPlane {
                     "this server allows at most {} stages; delete some or raise max_stages",
                     self.config.limits.max_stages
                 )),
+                // The storage configuration went away between our check and the write.
+                StoreError::NotFound => ApiError::validation(
+                    "autoParticipantRecordingConfiguration.storageConfigurationArn: storage \
+                     configuration not found",
+                ),
                 other => ApiError::from_store(other, "stage"),
             })?;
         Ok((created, minted))
@@ -147,9 +125,16 @@ impl ControlPlane {
         if let Some(name) = &req.name {
             check_name(name, "name")?;
         }
-        let auto_recording = parse_recording(&req.auto_participant_recording_configuration)?;
         let stage = self.find_stage(arn, "arn").await?;
-        let update = StageUpdate { name: req.name, auto_recording };
+        let recording = self.stage_recording(&req.auto_participant_recording_configuration).await?;
+        let update = match recording {
+            Some(r) => StageUpdate {
+                name: req.name,
+                auto_recording: Some(r.json),
+                storage_configuration_id: r.storage_configuration_id,
+            },
+            None => StageUpdate { name: req.name, ..Default::default() },
+        };
         let updated = self
             .store
             .update_stage(&stage.id, &update)

@@ -27,8 +27,14 @@ impl ControlPlane {
         let kind = match parsed.resource {
             ResourceType::Stage => TaggedKind::Stage,
             ResourceType::PublicKey => TaggedKind::PublicKey,
+            ResourceType::Channel => TaggedKind::Channel,
+            ResourceType::StreamKey => TaggedKind::StreamKey,
+            ResourceType::RecordingConfiguration => TaggedKind::RecordingConfiguration,
+            ResourceType::StorageConfiguration => TaggedKind::StorageConfiguration,
             // Troupe has no resources of the other types yet, so none of them can exist.
-            _ => return Err(not_found()),
+            ResourceType::Composition
+            | ResourceType::EncoderConfiguration
+            | ResourceType::IngestConfiguration => return Err(not_found()),
         };
         if !self.config.scope.owns(&parsed) {
             return Err(not_found());
@@ -92,6 +98,21 @@ impl ControlPlane {
             }
             TaggedKind::PublicKey => {
                 self.store.get_public_key(&id).await.map_err(store_err)?.map(|k| k.tags)
+            }
+            TaggedKind::Channel => {
+                self.store.get_channel(&id).await.map_err(store_err)?.map(|c| c.tags)
+            }
+            TaggedKind::StreamKey => {
+                self.store.get_stream_key(&id).await.map_err(store_err)?.map(|k| k.tags)
+            }
+            TaggedKind::RecordingConfiguration => self
+                .store
+                .get_recording_configuration(&id)
+                .await
+                .map_err(store_err)?
+                .map(|c| c.tags),
+            TaggedKind::StorageConfiguration => {
+                self.store.get_storage_configuration(&id).await.map_err(store_err)?.map(|c| c.tags)
             }
         };
         let tags = tags.ok_or_else(|| ApiError::not_found(format!("resource {arn} not found")))?;

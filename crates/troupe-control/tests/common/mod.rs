@@ -49,6 +49,8 @@ pub async fn plane_with(limits: Limits) -> TestPlane {
             read_only: false,
         }],
         limits,
+        rtmp_port: Some(1935),
+        rtmps: false,
     };
     TestPlane { plane: ControlPlane::new(store, config, Arc::new(key)), dir }
 }
