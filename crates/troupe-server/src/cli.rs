@@ -66,6 +66,34 @@ troupe node-keys list\n  troupe node-keys retire node-0123456789abcdef\n\
 Tokens signed by a retired key are refused, and the key can never be registered again."
     )]
     NodeKeys(NodeKeysArgs),
+    /// Create a channel to broadcast to an audience (RTMP or WHIP in, HLS out).
+    #[command(after_help = "Examples:\n  troupe channel create --dev --name show\n      \
+a channel with its stream key; prints the RTMP URL for OBS or ffmpeg, the WHIP URL, the HLS\n      \
+playback URL and the watch page\n  troupe channel create --name show --json\n\n\
+Uses the same data directory and store as `troupe serve` (same flags, variables and config\n\
+file). The IVS API (CreateChannel, CreateStreamKey, …) does the same over HTTP.")]
+    Channel(ChannelArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ChannelArgs {
+    #[command(subcommand)]
+    pub action: ChannelAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ChannelAction {
+    /// Create a channel and its stream key, and print where to stream to and watch.
+    Create {
+        /// The channel's name (letters, digits, '-' and '_').
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Print the channel, key and URLs as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 #[derive(Args, Debug)]

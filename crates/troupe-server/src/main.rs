@@ -2,6 +2,7 @@
 //! demo as they land), `troupe token` mints participant tokens from the command line.
 //! Exit codes: 0 clean shutdown, 2 bad configuration, 1 any other failure.
 
+mod channel_cmd;
 mod cli;
 mod config;
 mod demo;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::Token(args) => token_cmd::run(args).await,
             cli::Command::NodeKeys(args) => node_keys_cmd::run(args).await,
+            cli::Command::Channel(args) => channel_cmd::run(args).await,
         }
     });
     match result {

@@ -69,6 +69,9 @@ pub async fn open(settings: Settings) -> Result<Node, Failure> {
         endpoints: Endpoints::from_public_url(&settings.public_url),
         credentials: settings.credentials.clone(),
         limits: settings.limits.clone(),
+        rtmp_port: settings.broadcast.rtmp_port,
+        // The RTMP port takes RTMPS when the node runs TLS.
+        rtmps: settings.network.tls.is_on(),
     };
     let plane = ControlPlane::new(store, config, Arc::new(node_key));
     Ok(Node { settings, plane })
