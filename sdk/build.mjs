@@ -3,7 +3,8 @@
 // embeds the first two and serves them at /sdk/troupe.js and /sdk/troupe.mjs.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,4 +29,8 @@ await Promise.all([
 execFileSync(process.execPath, [join(here, '../node_modules/typescript/bin/tsc'), '-p', join(here, 'tsconfig.json')], {
   stdio: 'inherit',
 });
-console.log(`built the Web SDK ${version} into sdk/dist`);
+// The watch page's player: hls.js as published (the binary embeds it and serves it at
+// /watch/assets/hls.min.js, so viewers never fetch it from a CDN).
+const hlsJs = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
+copyFileSync(hlsJs, join(here, 'dist/hls.min.js'));
+console.log(`built the Web SDK ${version} (and copied hls.js) into sdk/dist`);

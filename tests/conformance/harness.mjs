@@ -56,7 +56,9 @@ export async function startServer({ args = [], env = {}, dataDir = tempDataDir()
   const bind = args.includes('--bind') ? [] : ['--bind', '127.0.0.1:0'];
   // TURN's well-known port would be shared: servers side by side run without, unless asked.
   const turn = args.includes('--turn-port') ? [] : ['--turn-port', '0'];
-  const child = spawn(troupeBin, ['serve', '--dev', ...bind, '--data-dir', dataDir, ...udp, ...turn, ...args], {
+  // The same for RTMP's well-known port: a test that pushes RTMP asks for a port of its own.
+  const rtmp = args.includes('--rtmp-port') ? [] : ['--rtmp-port', '0'];
+  const child = spawn(troupeBin, ['serve', '--dev', ...bind, '--data-dir', dataDir, ...udp, ...turn, ...rtmp, ...args], {
     env: { ...process.env, RUST_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

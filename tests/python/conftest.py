@@ -54,6 +54,8 @@ class Server:
                 "--udp-ports", f"{port}-{port}",
                 # TURN's well-known port would be shared: servers side by side run without.
                 *([] if "--turn-port" in args else ["--turn-port", "0"]),
+                # The same for RTMP's well-known port.
+                *([] if "--rtmp-port" in args else ["--rtmp-port", "0"]),
                 *args,
             ],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr, env=env,

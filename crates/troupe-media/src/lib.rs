@@ -33,6 +33,7 @@ pub mod session;
 pub mod slab;
 pub mod stats;
 pub mod stun;
+pub mod tap;
 pub mod tcp_links;
 pub mod worker;
 

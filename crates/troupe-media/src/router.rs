@@ -45,6 +45,7 @@ use crate::{
     slab::Slab,
     stats::MediaStats,
     stun,
+    tap::{MediaTap, TapCodec, TappedPacket},
 };
 
 /// What a session does on its stage.
@@ -115,6 +116,8 @@ pub struct NewSession {
     /// The media the answer accepted (see [`crate::session::Answered::media`]).
     pub media: Vec<(Mid, MediaKind, Direction)>,
     pub on_end: OnEnd,
+    /// A publisher's packets are also given to this (recording, a channel's packager).
+    pub tap: Option<Arc<dyn MediaTap>>,
 }
 
 impl NewSession {
@@ -138,7 +141,14 @@ impl NewSession {
             candidates,
             media,
             on_end,
+            tap: None,
         }
+    }
+
+    /// Gives the publisher's packets to `tap` as well.
+    pub fn with_tap(mut self, tap: Arc<dyn MediaTap>) -> Self {
+        self.tap = Some(tap);
+        self
     }
 }
 
@@ -222,6 +232,7 @@ struct Session {
     video_ssrc: Option<Ssrc>,
     /// str0m's cumulative NACK counts per (mid, egress?), to add only the increase.
     nack_marks: Vec<(Mid, bool, u64)>,
+    tap: Option<Arc<dyn MediaTap>>,
     dirty: bool,
 }
 
@@ -302,6 +313,7 @@ impl Router {
             candidates,
             media,
             on_end,
+            tap,
         } = new;
         let local_ufrag = rtc.direct_api().local_ice_credentials().ufrag;
         let mut session = Session {
@@ -326,6 +338,7 @@ impl Router {
             keyframes: KeyframeRequests::new(self.config.keyframe_interval),
             video_ssrc: None,
             nack_marks: Vec::new(),
+            tap,
             dirty: false,
         };
         for (mid, kind, direction) in media {
@@ -681,12 +694,22 @@ impl Router {
         else {
             return;
         };
-        let (kind, clock_rate, video) = match spec.codec {
-            Codec::Opus => (MediaKind::Audio, 48_000, None),
-            Codec::Vp8 => (MediaKind::Video, 90_000, Some(VideoCodec::Vp8)),
-            Codec::H264 => (MediaKind::Video, 90_000, Some(VideoCodec::H264)),
+        let (kind, clock_rate, video, tap_codec) = match spec.codec {
+            Codec::Opus => (MediaKind::Audio, 48_000, None, TapCodec::Opus),
+            Codec::Vp8 => (MediaKind::Video, 90_000, Some(VideoCodec::Vp8), TapCodec::Vp8),
+            Codec::H264 => (MediaKind::Video, 90_000, Some(VideoCodec::H264), TapCodec::H264),
             _ => return, // Not a codec stages forward (the answer did not offer it).
         };
+        let tap_wants_keyframe = publisher.tap.as_ref().is_some_and(|tap| {
+            tap.packet(TappedPacket {
+                codec: tap_codec,
+                sequence: *packet.seq_no,
+                rtp_time: packet.time.numer(),
+                marker: packet.header.marker,
+                payload: packet.payload.clone(),
+                received: packet.timestamp,
+            })
+        });
         publisher.last_codec[kind_index(kind)] = Some(spec);
         let keyframe_start = video.is_none_or(|c| starts_keyframe(c, &packet.payload));
         if video.is_some() {
@@ -705,7 +728,7 @@ impl Router {
             timestamp: packet.header.timestamp,
             keyframe_start,
         };
-        let mut needs_keyframe = false;
+        let mut needs_keyframe = tap_wants_keyframe && video.is_some();
         for &slot in &topic.subscribers {
             let Some(session) = self.sessions.get_mut(slot) else { continue };
             if !session.connected {

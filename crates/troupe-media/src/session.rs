@@ -49,6 +49,20 @@ pub enum SessionError {
     CodecMismatch,
 }
 
+/// What a session's media is for, which decides the codecs its answer accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A stage's publish or subscription: what every subscriber can decode.
+    Stage,
+    /// A publish on a stage that records its participants: as `Stage` but H.264 only for
+    /// video (recordings are HLS, which carries no VP8; IVS stages take H.264 only, too).
+    RecordedStage,
+    /// Ingest into a channel (WHIP to `/ingest/whip`): remuxed into HLS, never decoded here, so
+    /// H.264 of any profile (OBS sends main or high) and Opus; no VP8, which HLS players do not
+    /// take in fMP4.
+    ChannelIngest,
+}
+
 /// Builds the server side of a session from a client's offer: the `Rtc` to hand to the media
 /// worker of `endpoint` (its candidates as clients see them, and its ufrag prefix), and the
 /// SDP answer. `role` is what the session is for (a publish, or a subscription, which only
@@ -59,6 +73,17 @@ pub fn answer_offer(
     role: &Role,
     now: Instant,
 ) -> Result<Answered, SessionError> {
+    answer_offer_for(offer_sdp, endpoint, role, Purpose::Stage, now)
+}
+
+/// [`answer_offer`] with the codecs of `purpose`.
+pub fn answer_offer_for(
+    offer_sdp: &str,
+    endpoint: &Endpoint,
+    role: &Role,
+    purpose: Purpose,
+    now: Instant,
+) -> Result<Answered, SessionError> {
     let offer = SdpOffer::from_sdp_string(offer_sdp)
         .map_err(|e| SessionError::MalformedSdp(e.to_string()))?;
     let mut config = RtcConfig::new()
@@ -66,14 +91,22 @@ pub fn answer_offer(
         .set_rtp_mode(true)
         .clear_codecs()
         .enable_opus(true, false)
-        .enable_vp8(true)
         .set_stats_interval(Some(STATS_INTERVAL))
         .set_send_buffer_video(SEND_BUFFER_VIDEO);
-    // H.264 as IVS takes it: constrained baseline (and plain baseline, which browsers also
-    // offer), packetization-mode 1 only — str0m's defaults would also accept main/high
-    // profiles and mode 0, which a subscriber might not decode. Payload types as str0m's.
-    config.codec_config().add_h264(108.into(), Some(109.into()), true, 0x42e01f);
-    config.codec_config().add_h264(127.into(), Some(121.into()), true, 0x42001f);
+    match purpose {
+        Purpose::Stage | Purpose::RecordedStage => {
+            if purpose == Purpose::Stage {
+                config = config.enable_vp8(true);
+            }
+            // H.264 as IVS takes it: constrained baseline (and plain baseline, which browsers
+            // also offer), packetization-mode 1 only — str0m's defaults would also accept
+            // main/high profiles and mode 0, which a subscriber might not decode. Payload
+            // types as str0m's.
+            config.codec_config().add_h264(108.into(), Some(109.into()), true, 0x42e01f);
+            config.codec_config().add_h264(127.into(), Some(121.into()), true, 0x42001f);
+        }
+        Purpose::ChannelIngest => config = config.enable_h264(true),
+    }
     if matches!(role, Role::Subscribe { .. }) {
         // A subscription: the server only sends. Transport-wide congestion control feedback
         // (TWCC) from the subscriber would feed a sender-side bandwidth estimate, which Troupe

@@ -50,7 +50,7 @@ pub async fn serve(
         let config = tls.server_config();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, app, config, watcher).await {
+            if let Err(e) = connection(stream, peer, app, config, watcher).await {
                 tracing::debug!(%peer, error = %e, "HTTPS connection ended with an error");
             }
         });
@@ -60,6 +60,7 @@ pub async fn serve(
 
 async fn connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     app: Router,
     config: Arc<rustls::ServerConfig>,
     watcher: hyper_util::server::graceful::Watcher,
@@ -77,6 +78,14 @@ async fn connection(
     }
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await??;
+    // The peer address for handlers that want it (viewer counts), as plain HTTP's
+    // `into_make_service_with_connect_info` gives it.
+    let app = tower::ServiceBuilder::new()
+        .map_request(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            request
+        })
+        .service(app);
     let service = TowerToHyperService::new(app);
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
     watcher.watch(conn.into_owned()).await

@@ -2,6 +2,7 @@
 //! demo as they land), `troupe token` mints participant tokens from the command line.
 //! Exit codes: 0 clean shutdown, 2 bad configuration, 1 any other failure.
 
+mod broadcast;
 mod channel_cmd;
 mod cli;
 mod config;

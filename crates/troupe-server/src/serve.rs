@@ -66,6 +66,20 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         crate::ice_tcp::start(bind, media.clone()).await.map_err(Failure::other)?;
     }
     let turn = crate::turn::start(settings, media.bind_ip(), tls.as_ref())?;
+    let storage = crate::broadcast::storage::open(settings);
+    let broadcast = crate::broadcast::Broadcast::new(plane.clone(), tls.is_some(), storage.clone());
+    plane.set_live_streams(broadcast.clone());
+    plane.set_bucket_check(Arc::new(crate::broadcast::storage::Buckets(storage.clone())));
+    let rtmp = match settings.broadcast.rtmp_port {
+        Some(port) => {
+            let bind = std::net::SocketAddr::new(settings.bind.ip(), port);
+            let local = crate::broadcast::rtmp_ingest::start(bind, tls.clone(), broadcast.clone())
+                .await
+                .map_err(|e| rtmp_bind_failure(bind, e))?;
+            Some(local)
+        }
+        None => None,
+    };
 
     let mut registry = Registry::default();
     let api_metrics = ApiMetrics::default();
@@ -85,10 +99,22 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         .merge(demo)
         .merge(events_router(plane.clone(), hubs.clone()).layer(cors(&settings.cors_origins)))
         .merge(
-            whip::router(plane.clone(), hubs.clone(), media.clone(), turn.ice_servers.clone())
-                .layer(cors(&settings.cors_origins)),
+            whip::router(
+                plane.clone(),
+                hubs.clone(),
+                media.clone(),
+                turn.ice_servers.clone(),
+                broadcast.participant_recordings.clone(),
+            )
+            .layer(cors(&settings.cors_origins)),
         )
         .merge(crate::sdk_routes::router())
+        .merge(crate::broadcast::playback::router(broadcast.clone()))
+        .merge(crate::broadcast::watch_page::router())
+        .merge(
+            crate::broadcast::whip_ingest::router(broadcast.clone(), media.clone())
+                .layer(cors(&settings.cors_origins)),
+        )
         .merge(api_router(plane.clone(), api_metrics))
         .fallback(unknown_route);
 
@@ -121,21 +147,33 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     if let Some(tls) = &tls {
         print_certificate(&tls.summary(), &settings.public_url);
     }
+    if let Some(rtmp) = rtmp {
+        let host = public_host(&settings.public_url).unwrap_or_default();
+        let scheme = if tls.is_some() { "rtmps" } else { "rtmp" };
+        say(&format!(
+            "channels: push to {scheme}://{host}:{}/{}/<streamKey> (or WHIP to {}/ingest/whip); \
+             `troupe channel create` makes one",
+            rtmp.port(),
+            crate::broadcast::RTMP_APP,
+            settings.public_url
+        ));
+    }
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let stopped = async move {
         let _ = stop_rx.await;
     };
-    let server =
-        match tls.clone() {
-            Some(tls) => tokio::spawn(async move {
-                crate::https::serve(listener, app, tls, stopped).await;
-                Ok(())
-            }),
-            None => tokio::spawn(async move {
-                axum::serve(listener, app).with_graceful_shutdown(stopped).await
-            }),
-        };
+    let server = match tls.clone() {
+        Some(tls) => tokio::spawn(async move {
+            crate::https::serve(listener, app, tls, stopped).await;
+            Ok(())
+        }),
+        None => tokio::spawn(async move {
+            // The peer address reaches handlers that count viewers.
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, app).with_graceful_shutdown(stopped).await
+        }),
+    };
 
     let signal = loop {
         match signals.next().await {
@@ -144,6 +182,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
         }
     };
     tracing::info!(signal, "shutting down: telling participants, draining requests");
+    // Live channels end their playlists (players stop at the end instead of waiting).
+    broadcast.channels.stop_all();
     // Participants first: each is told (DISCONNECTED SERVER_SHUTDOWN) and recorded as left, and
     // each stage's session is ended in the store, before the store closes.
     if tokio::time::timeout(DRAIN_TIMEOUT, hubs.shutdown()).await.is_err() {
@@ -164,6 +204,15 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     plane.store().close().await;
     tracing::info!("troupe stopped");
     Ok(())
+}
+
+fn rtmp_bind_failure(bind: std::net::SocketAddr, e: std::io::Error) -> Failure {
+    Failure::Config(crate::config::ConfigError {
+        key: "rtmp_port".into(),
+        message: format!(
+            "cannot listen on {bind}: {e} — choose another port, or 0 to turn RTMP ingest off"
+        ),
+    })
 }
 
 /// SIGINT and SIGTERM (stop), SIGHUP (reload the certificate), listened to from the start
@@ -220,7 +269,7 @@ fn load_tls(settings: &crate::config::Settings) -> Result<Option<Arc<NodeTls>>, 
 }
 
 /// The host of a base URL (`https://host:port/prefix` → `host`).
-fn public_host(url: &str) -> Option<String> {
+pub fn public_host(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split('/').next()?;
     let host = match authority.strip_prefix('[') {

@@ -31,10 +31,11 @@ use troupe_media::MediaKind;
 use troupe_media::{
     router::{AddError, EndReason, NewSession, PatchError, PatchOutcome, Role, entity_tag},
     sdpfrag,
-    session::{Answered, SessionError, answer_offer},
+    session::{Answered, Purpose, SessionError, answer_offer_for},
 };
 
 use crate::{
+    broadcast::participant_recording::{ParticipantRecordings, RecordingSettings},
     media_plane::{self, MediaPlane, SessionEntry},
     turn::IceServers,
 };
@@ -48,6 +49,7 @@ struct WhipState {
     hubs: Arc<StageHubs>,
     media: Arc<MediaPlane>,
     ice_servers: Arc<IceServers>,
+    recordings: Arc<ParticipantRecordings>,
 }
 
 pub fn router(
@@ -55,6 +57,7 @@ pub fn router(
     hubs: Arc<StageHubs>,
     media: Arc<MediaPlane>,
     ice_servers: Arc<IceServers>,
+    recordings: Arc<ParticipantRecordings>,
 ) -> Router {
     Router::new()
         .route("/whip", post(publish))
@@ -62,7 +65,7 @@ pub fn router(
         .route("/whip/session/{id}", delete(end).patch(patch))
         // Our own limit gives the IVS-shaped 413; this one only stops runaway bodies.
         .layer(DefaultBodyLimit::max(MAX_SDP_BYTES * 16))
-        .with_state(WhipState { plane, hubs, media, ice_servers })
+        .with_state(WhipState { plane, hubs, media, ice_servers, recordings })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -214,7 +217,12 @@ async fn start_session(
         Role::Publish => ConnectionKind::Publish,
         Role::Subscribe { publisher } => ConnectionKind::Subscribe { publisher: publisher.clone() },
     };
-    let answered = match answer_offer(offer, worker.endpoint(), &role, std::time::Instant::now()) {
+    // A stage that records its publishers needs their video in H.264 (HLS recordings).
+    let records_video = matches!(role, Role::Publish)
+        && RecordingSettings::of(&verified.stage).is_some_and(|s| s.keep.video);
+    let purpose = if records_video { Purpose::RecordedStage } else { Purpose::Stage };
+    let now = std::time::Instant::now();
+    let answered = match answer_offer_for(offer, worker.endpoint(), &role, purpose, now) {
         Ok(answered) => answered,
         Err(e @ SessionError::CodecMismatch) => {
             let code = EventErrorCode::codec_mismatch(offer);
@@ -259,6 +267,11 @@ async fn start_session(
         candidates,
         media: negotiated,
         on_end,
+        // A stage that records gets each publisher's packets (autoParticipantRecordingConfiguration).
+        tap: match kind {
+            ConnectionKind::Publish => state.recordings.tap_for(&verified.stage, &participant),
+            _ => None,
+        },
     };
     // The worker admits first (stage capacity, publisher present, codecs), so that a refused
     // publish never shows up in the stage state.

@@ -11,8 +11,10 @@ use std::{
 
 use troupe_control::{Credential, Limits, arn::ArnScope};
 
+mod broadcast;
 mod network;
 
+pub use broadcast::BroadcastSettings;
 pub use network::{NetworkSettings, TlsMode, TurnMode};
 
 /// A configuration problem: which key, and what is wrong with it.
@@ -168,6 +170,15 @@ pub struct ConfigArgs {
         help_heading = "Real networks"
     )]
     pub turn_secret: Option<String>,
+    /// RTMP ingest for channels (OBS, ffmpeg: rtmp://<host>:<port>/app/<streamKey>); with TLS
+    /// on, the same port also takes RTMPS. 0 turns it off [default: 1935].
+    #[arg(long, env = "TROUPE_RTMP_PORT", value_name = "PORT", help_heading = "Broadcast")]
+    pub rtmp_port: Option<String>,
+    /// Keep storage buckets (recordings) in this S3 or S3-compatible service instead of
+    /// directories <data-dir>/storage/<bucket>/; credentials come from the usual AWS chain
+    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, …).
+    #[arg(long, env = "TROUPE_S3_ENDPOINT", value_name = "URL", help_heading = "Broadcast")]
+    pub s3_endpoint: Option<String>,
 }
 
 impl ConfigArgs {
@@ -205,6 +216,8 @@ impl ConfigArgs {
             ("turn_ip", self.turn_ip.as_ref()),
             ("turn_external", self.turn_external.as_ref()),
             ("turn_secret", self.turn_secret.as_ref()),
+            ("rtmp_port", self.rtmp_port.as_ref()),
+            ("s3_endpoint", self.s3_endpoint.as_ref()),
         ]
     }
 }
@@ -250,6 +263,8 @@ pub struct Settings {
     pub media_limits: MediaLimits,
     /// TLS, ICE over TCP, TURN.
     pub network: NetworkSettings,
+    /// RTMP ingest, storage.
+    pub broadcast: BroadcastSettings,
 }
 
 /// Where the values come from, highest precedence first.
@@ -297,6 +312,8 @@ const FILE_KEYS: &[&str] = &[
     "turn_ip",
     "turn_external",
     "turn_secret",
+    "rtmp_port",
+    "s3_endpoint",
 ];
 
 /// Reads troupe.toml into flat text values (and `[[credentials]]`), refusing unknown keys.
@@ -505,6 +522,10 @@ impl Settings {
             },
             udp_ports.0,
         )?;
+        let broadcast = BroadcastSettings::resolve(broadcast::BroadcastValues {
+            rtmp_port: src.get("rtmp_port"),
+            s3_endpoint: src.get("s3_endpoint"),
+        })?;
         let public_url_given = src.get("public_url").is_some();
         let public_url = match src.get("public_url") {
             Some(v) => parse_public_url("public_url", &v)?,
@@ -691,6 +712,7 @@ impl Settings {
             limits,
             media_limits,
             network,
+            broadcast,
         })
     }
 }

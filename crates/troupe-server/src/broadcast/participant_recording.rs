@@ -1,0 +1,289 @@
+//! Individual participant recording (`autoParticipantRecordingConfiguration` on a stage): each
+//! publisher's media, from a tap on its publish session, into a [`Recorder`] under the
+//! participant's IVS prefix (`<stageId>/<sessionId>/<participantId>/<start>`), with its
+//! `recordingState`, bucket and prefix in GetParticipant. A participant that publishes again
+//! within `recordingReconnectWindowSeconds` continues the same recording (a new period after
+//! an `EXT-X-DISCONTINUITY`); after the window the recording ends.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use troupe_control::ControlPlane;
+use troupe_media::tap::{MediaTap, TappedPacket};
+use troupe_storage::{
+    Storage,
+    layout::{
+        PARTICIPANT_RENDITION, ParticipantMedia, ParticipantRecordingMarker, RecordingKeys,
+        RecordingKind, participant_recording_prefix,
+    },
+};
+use troupe_store::StageRecord;
+
+use super::{
+    recorder::{Keep, Marker, Recorder},
+    rtp_media::{Media, RtpMedia, opus_track},
+    tap_queue::TapQueue,
+};
+
+/// How long a new publish waits for the stage's session to exist in the store (the events
+/// hub opens it as the publish joins).
+const SESSION_WAIT: Duration = Duration::from_secs(5);
+
+/// The stage's recording settings, with IVS's defaults for what the client left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingSettings {
+    pub storage_configuration_id: String,
+    pub keep: Keep,
+    pub reconnect_window: Duration,
+    pub target_segment: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AutoRecording {
+    storage_configuration_arn: String,
+    media_types: Option<Vec<String>>,
+    recording_reconnect_window_seconds: Option<u64>,
+    hls_configuration: Option<HlsConfiguration>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HlsConfiguration {
+    target_segment_duration_seconds: Option<u64>,
+}
+
+impl RecordingSettings {
+    /// `None` when the stage does not record (no configuration, or `mediaTypes: [NONE]`).
+    pub fn of(stage: &StageRecord) -> Option<RecordingSettings> {
+        let auto: AutoRecording = serde_json::from_value(stage.auto_recording.clone()?).ok()?;
+        let media = auto.media_types.unwrap_or_default();
+        let keep = match media.first().map(String::as_str) {
+            None | Some("AUDIO_VIDEO") => Keep { video: true, audio: true },
+            Some("AUDIO_ONLY") => Keep { video: false, audio: true },
+            _ => return None,
+        };
+        let id = auto.storage_configuration_arn.rsplit('/').next()?.to_string();
+        Some(RecordingSettings {
+            storage_configuration_id: id,
+            keep,
+            reconnect_window: Duration::from_secs(
+                auto.recording_reconnect_window_seconds.unwrap_or(0).min(300),
+            ),
+            target_segment: Duration::from_secs(
+                auto.hls_configuration
+                    .and_then(|h| h.target_segment_duration_seconds)
+                    .unwrap_or(6)
+                    .clamp(2, 10),
+            ),
+        })
+    }
+}
+
+/// A publish's packets, handed to the participant's recording.
+struct Attach {
+    packets: mpsc::Receiver<TappedPacket>,
+    tap: std::sync::Weak<TapQueue>,
+}
+
+type Key = (String, String);
+
+/// The recordings in progress on this node, by (stage, participant).
+pub struct ParticipantRecordings {
+    plane: ControlPlane,
+    storage: Storage,
+    active: Arc<Mutex<HashMap<Key, mpsc::Sender<Attach>>>>,
+}
+
+impl ParticipantRecordings {
+    pub fn new(plane: ControlPlane, storage: Storage) -> Arc<ParticipantRecordings> {
+        Arc::new(ParticipantRecordings { plane, storage, active: Default::default() })
+    }
+
+    /// The tap for an admitted publish, when its stage records: the packets go to the
+    /// participant's recording (a new one, or the one a reconnect continues).
+    pub fn tap_for(&self, stage: &StageRecord, participant_id: &str) -> Option<Arc<dyn MediaTap>> {
+        let settings = RecordingSettings::of(stage)?;
+        let (tap, packets) = TapQueue::new();
+        let mut attach = Attach { packets, tap: Arc::downgrade(&tap) };
+        let key = (stage.id.clone(), participant_id.to_string());
+        let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(sender) = active.get(&key) {
+            match sender.try_send(attach) {
+                Ok(()) => return Some(tap),
+                Err(mpsc::error::TrySendError::Full(a) | mpsc::error::TrySendError::Closed(a)) => {
+                    attach = a;
+                }
+            }
+        }
+        let (sender, attachments) = mpsc::channel(4);
+        active.insert(key.clone(), sender);
+        let task = RecordingTask {
+            plane: self.plane.clone(),
+            storage: self.storage.clone(),
+            active: self.active.clone(),
+            key,
+            stage_arn: self
+                .plane
+                .config()
+                .scope
+                .arn(troupe_control::arn::ResourceType::Stage, &stage.id),
+            settings,
+        };
+        tokio::spawn(task.run(attach, attachments));
+        Some(tap)
+    }
+}
+
+struct RecordingTask {
+    plane: ControlPlane,
+    storage: Storage,
+    active: Arc<Mutex<HashMap<Key, mpsc::Sender<Attach>>>>,
+    key: Key,
+    stage_arn: String,
+    settings: RecordingSettings,
+}
+
+impl RecordingTask {
+    async fn run(self, mut first: Attach, mut attachments: mpsc::Receiver<Attach>) {
+        let (stage_id, participant_id) = self.key.clone();
+        // Nothing is written for a publish that never sends (refused by the worker, say).
+        let Some(first_packet) = first.packets.recv().await else {
+            self.forget();
+            return;
+        };
+        let Some((mut recorder, bucket, prefix)) = self.start().await else {
+            self.forget();
+            return;
+        };
+        let mut pending = Some(first_packet);
+        let mut next = Some(first);
+        let mut periods = 0u32;
+        let mut active_reported = false;
+        while let Some(Attach { mut packets, tap }) = next.take() {
+            if periods > 0 {
+                recorder.reconnect();
+            }
+            periods += 1;
+            let mut media = RtpMedia::default();
+            let mut out = Vec::new();
+            recorder.set_audio(opus_track());
+            loop {
+                let packet = match pending.take() {
+                    Some(p) => p,
+                    None => match packets.recv().await {
+                        Some(p) => p,
+                        None => break,
+                    },
+                };
+                if media.push(&packet, &mut out) {
+                    if let Some(tap) = tap.upgrade() {
+                        tap.want_keyframe();
+                    }
+                }
+                for m in out.drain(..) {
+                    match m {
+                        Media::VideoTrack(track) => recorder.set_video(track),
+                        Media::Video(sample) => recorder.video(sample),
+                        Media::Audio(sample) => recorder.audio(sample),
+                    }
+                }
+                if !active_reported && recorder.recorded_seconds() > 0.0 {
+                    active_reported = true;
+                    self.report("ACTIVE", &bucket, &prefix).await;
+                }
+            }
+            // The publish ended: a new one within the window continues this recording.
+            next = match tokio::time::timeout(self.settings.reconnect_window, attachments.recv())
+                .await
+            {
+                Ok(Some(attach)) => Some(attach),
+                _ => {
+                    // Out of the table first, then anything that came meanwhile still counts.
+                    self.forget();
+                    attachments.try_recv().ok()
+                }
+            };
+        }
+        self.report("STOPPING", &bucket, &prefix).await;
+        let ok = recorder.finish();
+        self.report(if ok { "STOPPED" } else { "FAILED" }, &bucket, &prefix).await;
+        tracing::info!(stage = %stage_id, participant = %participant_id, %prefix, periods, "participant recording ended");
+    }
+
+    fn forget(&self) {
+        self.active.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
+    }
+
+    /// Finds the stage session and the bucket; writes `recording-started.json`.
+    async fn start(&self) -> Option<(Recorder, String, String)> {
+        let (stage_id, participant_id) = &self.key;
+        let store = self.plane.store();
+        let deadline = tokio::time::Instant::now() + SESSION_WAIT;
+        let session_id = loop {
+            match store.get_stage(stage_id).await {
+                Ok(Some(stage)) if stage.active_session_id.is_some() => {
+                    break stage.active_session_id?;
+                }
+                Ok(None) => return None,
+                _ if tokio::time::Instant::now() > deadline => {
+                    tracing::warn!(stage = %stage_id, "no stage session to record into");
+                    return None;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        let bucket = match self
+            .plane
+            .storage_configuration(&self.settings.storage_configuration_id)
+            .await
+        {
+            Ok(config) => config.bucket_name,
+            Err(e) => {
+                tracing::warn!(stage = %stage_id, error = %e, "the stage records to a storage configuration that is gone: not recording");
+                self.report("FAILED", "", "").await;
+                return None;
+            }
+        };
+        if let Err(e) = self.storage.prepare_bucket(&bucket).await {
+            tracing::warn!(%bucket, error = %e, "recording bucket not usable; uploads will be retried");
+        }
+        let started = OffsetDateTime::now_utc();
+        let prefix = participant_recording_prefix(stage_id, &session_id, participant_id, started);
+        self.report("STARTING", &bucket, &prefix).await;
+        let marker = ParticipantRecordingMarker::started(
+            &self.stage_arn,
+            &session_id,
+            participant_id,
+            started,
+            ParticipantMedia::single_rendition(false, false),
+        );
+        let recorder = Recorder::start(
+            self.storage.clone(),
+            &bucket,
+            RecordingKeys::new(prefix.clone(), RecordingKind::Participant),
+            PARTICIPANT_RENDITION,
+            self.settings.target_segment,
+            self.settings.keep,
+            Marker::Participant(marker),
+        );
+        Some((recorder, bucket, prefix))
+    }
+
+    async fn report(&self, state: &str, bucket: &str, prefix: &str) {
+        let (stage_id, participant_id) = &self.key;
+        if let Err(e) = self
+            .plane
+            .set_participant_recording(stage_id, participant_id, state, bucket, prefix)
+            .await
+        {
+            tracing::debug!(stage = %stage_id, participant = %participant_id, error = %e, "recording state not stored");
+        }
+    }
+}
