@@ -104,6 +104,8 @@ test('an RTMP push plays as low-latency HLS: GetStream is LIVE, ffprobe reads H.
   assert.match(partResponse.headers.get('cache-control'), /immutable/);
   assert.equal(partResponse.headers.get('content-type'), 'video/mp4');
 
+  // ffprobe reads whole segments only (it ignores LL-HLS parts): wait for two.
+  await waitFor('two whole segments', async () => ((await (await fetch(mediaUrl)).text()).match(/#EXTINF/g) ?? []).length >= 2, 15_000);
   const probe = await ffprobe(channel.playbackUrl);
   const video = probe.streams.find((s) => s.codec_type === 'video');
   const audio = probe.streams.find((s) => s.codec_type === 'audio');

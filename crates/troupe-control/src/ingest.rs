@@ -161,12 +161,13 @@ impl ControlPlane {
             })
     }
 
-    /// Reports a participant's individual recording in the stage's active session
-    /// (`state`: STARTING, ACTIVE, STOPPING, STOPPED or FAILED); GetParticipant and
-    /// ListParticipants show it from then on. NotFound when the stage has no active session.
+    /// Reports a participant's individual recording in one session of the stage (`state`:
+    /// STARTING, ACTIVE, STOPPING, STOPPED or FAILED); GetParticipant and ListParticipants
+    /// show it from then on. NotFound when the stage has no such session.
     pub async fn set_participant_recording(
         &self,
         stage_id: &str,
+        session_id: &str,
         participant_id: &str,
         state: &str,
         bucket: &str,
@@ -178,7 +179,7 @@ impl ControlPlane {
             prefix: prefix.to_string(),
         };
         self.store
-            .set_participant_recording(stage_id, participant_id, &recording)
+            .set_participant_recording(stage_id, session_id, participant_id, &recording)
             .await
             .map_err(|e| ApiError::from_store(e, "active stage session"))
     }

@@ -214,7 +214,14 @@ async fn buckets_are_checked_and_participant_recordings_shown() {
     };
     store.upsert_participant(&participant).await.unwrap();
     t.plane
-        .set_participant_recording(&stage_id, "p1", "ACTIVE", "exists", "abc/def/p1")
+        .set_participant_recording(
+            &stage_id,
+            &session.session_id,
+            "p1",
+            "ACTIVE",
+            "exists",
+            "abc/def/p1",
+        )
         .await
         .unwrap();
     let got = t

@@ -436,16 +436,18 @@ impl<B: Backend> BroadcastStore for B {
     async fn set_participant_recording(
         &self,
         stage_id: &str,
+        session_id: &str,
         participant_id: &str,
         recording: &ParticipantRecording,
     ) -> StoreResult<()> {
         let statement = sql("INSERT INTO participant_recordings (stage_id, session_id, \
              participant_id, state, bucket_name, prefix) \
-             SELECT $1, session_id, $2, $3, $4, $5 FROM sessions \
-             WHERE stage_id = $1 AND end_time IS NULL \
+             SELECT $1, session_id, $3, $4, $5, $6 FROM sessions \
+             WHERE stage_id = $1 AND session_id = $2 \
              ON CONFLICT (stage_id, session_id, participant_id) DO UPDATE SET \
              state = excluded.state, bucket_name = excluded.bucket_name, prefix = excluded.prefix")
         .bind(stage_id)
+        .bind(session_id)
         .bind(participant_id)
         .bind(recording.state.as_str())
         .bind(recording.bucket_name.as_str())

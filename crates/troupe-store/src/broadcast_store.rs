@@ -123,12 +123,14 @@ pub trait BroadcastStore: Send + Sync + 'static {
     async fn delete_storage_configuration(&self, id: &str) -> StoreResult<()>;
 
     // --- participant recordings (written by the recorder) ---------------------------------------
-    /// Records a participant's recording state in the stage's active session, which
-    /// GetParticipant and ListParticipants then show whatever the events hub writes.
-    /// `NotFound` when the stage has no active session.
+    /// Records a participant's recording state in one session of the stage (a recording that
+    /// continues across a reconnect covers the sessions it spans), which GetParticipant and
+    /// ListParticipants then show whatever the events hub writes. `NotFound` when the stage
+    /// has no such session.
     async fn set_participant_recording(
         &self,
         stage_id: &str,
+        session_id: &str,
         participant_id: &str,
         recording: &ParticipantRecording,
     ) -> StoreResult<()>;

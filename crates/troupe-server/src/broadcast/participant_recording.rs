@@ -158,10 +158,13 @@ impl RecordingTask {
             self.forget();
             return;
         };
-        let Some((mut recorder, bucket, prefix)) = self.start().await else {
+        let Some((mut recorder, bucket, prefix, first_session)) = self.start().await else {
             self.forget();
             return;
         };
+        // The stage sessions the recording spans (a reconnect may land in a new one): each
+        // shows the participant's recording.
+        let mut sessions = vec![first_session];
         let mut pending = Some(first_packet);
         let mut next = Some(first);
         let mut periods = 0u32;
@@ -169,6 +172,12 @@ impl RecordingTask {
         while let Some(Attach { mut packets, tap }) = next.take() {
             if periods > 0 {
                 recorder.reconnect();
+                if let Some(session) = self.active_session().await {
+                    if !sessions.contains(&session) {
+                        sessions.push(session);
+                        self.report(&sessions, "ACTIVE", &bucket, &prefix).await;
+                    }
+                }
             }
             periods += 1;
             let mut media = RtpMedia::default();
@@ -196,7 +205,7 @@ impl RecordingTask {
                 }
                 if !active_reported && recorder.recorded_seconds() > 0.0 {
                     active_reported = true;
-                    self.report("ACTIVE", &bucket, &prefix).await;
+                    self.report(&sessions, "ACTIVE", &bucket, &prefix).await;
                 }
             }
             // The publish ended: a new one within the window continues this recording.
@@ -211,9 +220,9 @@ impl RecordingTask {
                 }
             };
         }
-        self.report("STOPPING", &bucket, &prefix).await;
+        self.report(&sessions, "STOPPING", &bucket, &prefix).await;
         let ok = recorder.finish();
-        self.report(if ok { "STOPPED" } else { "FAILED" }, &bucket, &prefix).await;
+        self.report(&sessions, if ok { "STOPPED" } else { "FAILED" }, &bucket, &prefix).await;
         tracing::info!(stage = %stage_id, participant = %participant_id, %prefix, periods, "participant recording ended");
     }
 
@@ -221,15 +230,14 @@ impl RecordingTask {
         self.active.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
     }
 
-    /// Finds the stage session and the bucket; writes `recording-started.json`.
-    async fn start(&self) -> Option<(Recorder, String, String)> {
-        let (stage_id, participant_id) = &self.key;
-        let store = self.plane.store();
+    /// The stage's session now (the events hub opens it as a publish joins: wait a little).
+    async fn active_session(&self) -> Option<String> {
+        let stage_id = &self.key.0;
         let deadline = tokio::time::Instant::now() + SESSION_WAIT;
-        let session_id = loop {
-            match store.get_stage(stage_id).await {
+        loop {
+            match self.plane.store().get_stage(stage_id).await {
                 Ok(Some(stage)) if stage.active_session_id.is_some() => {
-                    break stage.active_session_id?;
+                    return stage.active_session_id;
                 }
                 Ok(None) => return None,
                 _ if tokio::time::Instant::now() > deadline => {
@@ -238,7 +246,14 @@ impl RecordingTask {
                 }
                 _ => tokio::time::sleep(Duration::from_millis(100)).await,
             }
-        };
+        }
+    }
+
+    /// Finds the stage session and the bucket; writes `recording-started.json`.
+    async fn start(&self) -> Option<(Recorder, String, String, String)> {
+        let (stage_id, participant_id) = &self.key;
+        let session_id = self.active_session().await?;
+        let sessions = [session_id.clone()];
         let bucket = match self
             .plane
             .storage_configuration(&self.settings.storage_configuration_id)
@@ -247,7 +262,7 @@ impl RecordingTask {
             Ok(config) => config.bucket_name,
             Err(e) => {
                 tracing::warn!(stage = %stage_id, error = %e, "the stage records to a storage configuration that is gone: not recording");
-                self.report("FAILED", "", "").await;
+                self.report(&sessions, "FAILED", "", "").await;
                 return None;
             }
         };
@@ -256,7 +271,7 @@ impl RecordingTask {
         }
         let started = OffsetDateTime::now_utc();
         let prefix = participant_recording_prefix(stage_id, &session_id, participant_id, started);
-        self.report("STARTING", &bucket, &prefix).await;
+        self.report(&sessions, "STARTING", &bucket, &prefix).await;
         let marker = ParticipantRecordingMarker::started(
             &self.stage_arn,
             &session_id,
@@ -273,17 +288,23 @@ impl RecordingTask {
             self.settings.keep,
             Marker::Participant(marker),
         );
-        Some((recorder, bucket, prefix))
+        Some((recorder, bucket, prefix, session_id))
     }
 
-    async fn report(&self, state: &str, bucket: &str, prefix: &str) {
+    async fn report(&self, sessions: &[String], state: &str, bucket: &str, prefix: &str) {
         let (stage_id, participant_id) = &self.key;
-        if let Err(e) = self
-            .plane
-            .set_participant_recording(stage_id, participant_id, state, bucket, prefix)
-            .await
-        {
-            tracing::debug!(stage = %stage_id, participant = %participant_id, error = %e, "recording state not stored");
+        for session in sessions {
+            let set = self.plane.set_participant_recording(
+                stage_id,
+                session,
+                participant_id,
+                state,
+                bucket,
+                prefix,
+            );
+            if let Err(e) = set.await {
+                tracing::debug!(stage = %stage_id, participant = %participant_id, error = %e, "recording state not stored");
+            }
         }
     }
 }

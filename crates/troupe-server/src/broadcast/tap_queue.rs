@@ -33,10 +33,18 @@ impl TapQueue {
     pub fn want_keyframe(&self) {
         self.wants_keyframe.store(true, Ordering::Relaxed);
     }
+}
 
-    /// Packets dropped because the task fell behind.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+impl Drop for TapQueue {
+    // With the session: say whether its task kept up.
+    fn drop(&mut self) {
+        let dropped = self.dropped.load(Ordering::Relaxed);
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "a tap's task fell behind: packets were dropped (the stream recovered at keyframes)"
+            );
+        }
     }
 }
 

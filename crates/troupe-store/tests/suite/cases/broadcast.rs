@@ -301,11 +301,13 @@ pub async fn participant_recordings(store: Arc<dyn Store>) {
         bucket_name: "bucket".into(),
         prefix: "st/session/p1".into(),
     };
-    // No active session: nothing to record into.
-    assert_not_found(store.set_participant_recording("st", "p1", &recording).await);
+    // No such session: nothing to record into.
+    assert_not_found(
+        store.set_participant_recording("st", "st-aaaaaaaaaaaaa", "p1", &recording).await,
+    );
     let session = store.start_session("st", "st-aaaaaaaaaaaaa", at(5)).await.unwrap();
     // The recorder may report before the hub writes the participant's row.
-    store.set_participant_recording("st", "p1", &recording).await.unwrap();
+    store.set_participant_recording("st", &session.session_id, "p1", &recording).await.unwrap();
     let written = store.upsert_participant(&participant("st", &session.session_id, "p1")).await;
     let written = written.unwrap();
     assert_eq!(written.recording_state, "ACTIVE");
@@ -319,7 +321,7 @@ pub async fn participant_recordings(store: Arc<dyn Store>) {
 
     store.upsert_participant(&participant("st", &session.session_id, "p2")).await.unwrap();
     let stopped = ParticipantRecording { state: "STOPPED".into(), ..recording };
-    store.set_participant_recording("st", "p1", &stopped).await.unwrap();
+    store.set_participant_recording("st", &session.session_id, "p1", &stopped).await.unwrap();
     let filter = |state: &str| ParticipantFilter {
         recording_state: Some(state.into()),
         ..Default::default()
@@ -338,7 +340,7 @@ pub async fn participant_recordings(store: Arc<dyn Store>) {
     // Deleting the stage takes the recordings with it.
     store.delete_stage("st").await.unwrap();
     assert!(matches!(
-        store.set_participant_recording("st", "p1", &stopped).await,
+        store.set_participant_recording("st", &session.session_id, "p1", &stopped).await,
         Err(StoreError::NotFound)
     ));
 }
