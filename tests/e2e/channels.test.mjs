@@ -7,10 +7,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   IvsClient, CreateChannelCommand, DeleteChannelCommand, GetStreamCommand, ListStreamSessionsCommand,
-  GetStreamSessionCommand, StopStreamCommand,
+  GetStreamSessionCommand, StopStreamCommand, CreateRecordingConfigurationCommand,
 } from '@aws-sdk/client-ivs';
 import { startServer, DEV_CREDENTIALS } from '../conformance/harness.mjs';
 import { launchBrowser, waitFor } from './browser.mjs';
@@ -40,8 +42,8 @@ after(async () => {
   await env.server?.stop();
 });
 
-async function newChannel(name = `ch-${Math.random().toString(36).slice(2, 8)}`) {
-  const out = await env.ivs.send(new CreateChannelCommand({ name }));
+async function newChannel(name = `ch-${Math.random().toString(36).slice(2, 8)}`, extra = {}) {
+  const out = await env.ivs.send(new CreateChannelCommand({ name, ...extra }));
   return { channel: out.channel, key: out.streamKey.value, id: out.channel.arn.split('/').pop() };
 }
 
@@ -192,4 +194,126 @@ test('a wrong key, a deleted channel\'s key and a codec other than H.264 are ref
   assert.equal(health.status, 200);
   const { streams } = await env.ivs.send(new (await import('@aws-sdk/client-ivs')).ListStreamsCommand({}));
   assert.ok(!streams.some((s) => s.channelArn === other.channel.arn), 'the refused push left no stream');
+});
+
+/** A page on the server's origin that publishes its fake camera and microphone to the channel
+ *  over WHIP, offering only `videoCodec` for video. Resolves with the WHIP response status. */
+async function whipPublish(key, { videoCodec = 'video/H264' } = {}) {
+  const page = await env.browser.newPage();
+  await page.goto(`${env.server.url}/healthz`);
+  const status = await page.evaluate(async ({ key, videoCodec }) => {
+    const media = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: 30 }, audio: true });
+    const pc = new RTCPeerConnection();
+    window.pc = pc;
+    const video = pc.addTransceiver(media.getVideoTracks()[0], { direction: 'sendonly' });
+    const codecs = RTCRtpSender.getCapabilities('video').codecs.filter((c) => c.mimeType === videoCodec || c.mimeType === 'video/rtx');
+    video.setCodecPreferences(codecs);
+    pc.addTransceiver(media.getAudioTracks()[0], { direction: 'sendonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const response = await fetch('/ingest/whip', {
+      method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${key}` }, body: pc.localDescription.sdp,
+    });
+    if (response.status !== 201) return { status: response.status, body: await response.text() };
+    await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+    window.whipSession = response.headers.get('location');
+    return { status: response.status };
+  }, { key, videoCodec });
+  return { page, ...status };
+}
+
+test('WHIP ingest from a browser (H.264 + Opus) plays as HLS: ffprobe reads H.264 and Opus, hls.js plays it; VP8 is refused', async () => {
+  const { channel, key, id } = await newChannel('whip-show');
+  const publisher = await whipPublish(key);
+  assert.equal(publisher.status, 201, publisher.body);
+  const stream = await waitFor('the channel to go live', async () => {
+    try {
+      const out = await env.ivs.send(new GetStreamCommand({ channelArn: channel.arn }));
+      return out.stream.state === 'LIVE' && out.stream;
+    } catch (e) {
+      return e.name === 'ChannelNotBroadcasting' ? false : Promise.reject(e);
+    }
+  }, 20_000);
+  assert.match(stream.streamId, /^st-/);
+  const mediaUrl = new URL('media.m3u8', channel.playbackUrl).href;
+  await waitFor('two whole segments', async () => ((await (await fetch(mediaUrl)).text()).match(/#EXTINF/g) ?? []).length >= 2, 20_000);
+  const multivariant = await (await fetch(channel.playbackUrl)).text();
+  assert.match(multivariant, /CODECS="avc1\.[0-9a-fA-F]{6},opus"/);
+  const probe = await ffprobe(channel.playbackUrl);
+  const video = probe.streams.find((s) => s.codec_type === 'video');
+  const audio = probe.streams.find((s) => s.codec_type === 'audio');
+  assert.equal(video?.codec_name, 'h264');
+  assert.equal(video.width, 640);
+  assert.equal(video.height, 360);
+  assert.equal(audio?.codec_name, 'opus');
+
+  const viewer = await env.browser.newPage();
+  await viewer.goto(`${env.server.url}/watch/${id}`);
+  const start = await waitFor('playback to start', async () => {
+    const t = await viewer.evaluate(() => document.getElementById('video').currentTime);
+    return t > 0.5 && t;
+  }, 20_000);
+  await waitFor('playback to advance', async () => (await viewer.evaluate(() => document.getElementById('video').currentTime)) > start + 1.5, 10_000);
+  await viewer.close();
+
+  // A second WHIP push to the live channel is refused; the first goes on.
+  const second = await whipPublish(key);
+  assert.equal(second.status, 409, second.body);
+  await second.page.close();
+  // Ending the WHIP session ends the stream.
+  const ended = await publisher.page.evaluate(async (key) => (await fetch(window.whipSession, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } })).status, key);
+  assert.equal(ended, 200);
+  await waitFor('the channel to go offline', async () => {
+    try {
+      await env.ivs.send(new GetStreamCommand({ channelArn: channel.arn }));
+      return false;
+    } catch (e) {
+      return e.name === 'ChannelNotBroadcasting';
+    }
+  }, 10_000);
+  await publisher.page.close();
+
+  const vp8 = await whipPublish(key, { videoCodec: 'video/VP8' });
+  assert.equal(vp8.status, 406, 'VP8-only video is refused');
+  assert.match(vp8.body, /H\.264/);
+  const wrong = await whipPublish('sk_us-east-1_wrong');
+  assert.equal(wrong.status, 403);
+  await Promise.all([vp8.page.close(), wrong.page.close()]);
+});
+
+function findFile(dir, name) {
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) {
+      const found = findFile(path, name);
+      if (found) return found;
+    } else if (entry === name) {
+      return path;
+    }
+  }
+  return undefined;
+}
+
+test('a channel with a recording configuration records each stream in IVS\'s layout; ffprobe reads it at the pushed length', async () => {
+  const bucketName = `chrec-${Math.random().toString(36).slice(2, 8)}`;
+  const { recordingConfiguration } = await env.ivs.send(new CreateRecordingConfigurationCommand({
+    name: 'rec', destinationConfiguration: { s3: { bucketName } },
+  }));
+  const { channel, key, id } = await newChannel('recorded', { recordingConfigurationArn: recordingConfiguration.arn });
+  const { code } = await push(key, { seconds: 8 }).exited;
+  assert.equal(code, 0);
+  const bucket = join(env.server.dataDir, 'storage', bucketName);
+  const endedPath = await waitFor('recording-ended.json', async () => findFile(bucket, 'recording-ended.json'), 15_000);
+  const prefix = join(endedPath, '..', '..');
+  assert.match(prefix, new RegExp(`ivs/v1/000000000000/${id}/\\d{4}/\\d{1,2}/\\d{1,2}/\\d{1,2}/\\d{1,2}/[A-Za-z0-9]{12}$`));
+  const ended = JSON.parse(readFileSync(endedPath, 'utf8'));
+  assert.equal(ended.channel_arn, channel.arn);
+  assert.equal(ended.recording_status, 'RECORDING_ENDED');
+  assert.equal(ended.media.hls.renditions[0].path, '720p30');
+  const probe = await ffprobe(join(prefix, 'media/hls/master.m3u8'));
+  const video = probe.streams.find((s) => s.codec_type === 'video');
+  assert.equal(video.codec_name, 'h264');
+  assert.equal(video.height, 720);
+  assert.equal(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac');
+  const duration = Number(probe.format.duration);
+  assert.ok(Math.abs(duration - 8) <= 1, `recorded ${duration} s of an 8 s push`);
 });

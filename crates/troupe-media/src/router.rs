@@ -728,7 +728,8 @@ impl Router {
             timestamp: packet.header.timestamp,
             keyframe_start,
         };
-        let mut needs_keyframe = tap_wants_keyframe && video.is_some();
+        // A tap may ask with any packet (audio too): the request goes to the video stream.
+        let mut needs_keyframe = tap_wants_keyframe;
         for &slot in &topic.subscribers {
             let Some(session) = self.sessions.get_mut(slot) else { continue };
             if !session.connected {

@@ -28,7 +28,7 @@ use troupe_store::StageRecord;
 use super::{
     recorder::{Keep, Marker, Recorder},
     rtp_media::{Media, RtpMedia, opus_track},
-    tap_queue::TapQueue,
+    tap_queue::{KeyframeCadence, TapQueue},
 };
 
 /// How long a new publish waits for the stage's session to exist in the store (the events
@@ -182,6 +182,8 @@ impl RecordingTask {
             periods += 1;
             let mut media = RtpMedia::default();
             let mut out = Vec::new();
+            // Segments start at keyframes: ask for one each segment target.
+            let mut cadence = KeyframeCadence::new(self.settings.target_segment);
             recorder.set_audio(opus_track());
             loop {
                 let packet = match pending.take() {
@@ -191,16 +193,22 @@ impl RecordingTask {
                         None => break,
                     },
                 };
-                if media.push(&packet, &mut out) {
-                    if let Some(tap) = tap.upgrade() {
-                        tap.want_keyframe();
-                    }
-                }
+                let mut wants_keyframe = media.push(&packet, &mut out);
                 for m in out.drain(..) {
                     match m {
                         Media::VideoTrack(track) => recorder.set_video(track),
-                        Media::Video(sample) => recorder.video(sample),
+                        Media::Video(sample) => {
+                            if self.settings.keep.video {
+                                wants_keyframe |= cadence.sample(sample.keyframe, packet.received);
+                            }
+                            recorder.video(sample);
+                        }
                         Media::Audio(sample) => recorder.audio(sample),
+                    }
+                }
+                if wants_keyframe {
+                    if let Some(tap) = tap.upgrade() {
+                        tap.want_keyframe();
                     }
                 }
                 if !active_reported && recorder.recorded_seconds() > 0.0 {

@@ -56,3 +56,57 @@ impl MediaTap for TapQueue {
         self.wants_keyframe.swap(false, Ordering::Relaxed)
     }
 }
+
+/// Asks a WebRTC publisher for a keyframe when it has sent none for `interval`. Browsers send
+/// keyframes only when asked (or every few minutes); HLS needs one to start every segment,
+/// and a player joining needs one at the start of a recent part. IVS asks encoders for one
+/// every 2 seconds.
+pub struct KeyframeCadence {
+    interval: std::time::Duration,
+    last: Option<std::time::Instant>,
+    asked: Option<std::time::Instant>,
+}
+
+impl KeyframeCadence {
+    pub fn new(interval: std::time::Duration) -> KeyframeCadence {
+        KeyframeCadence { interval, last: None, asked: None }
+    }
+
+    /// Notes a video sample; returns whether to ask for a keyframe now.
+    pub fn sample(&mut self, keyframe: bool, now: std::time::Instant) -> bool {
+        if keyframe {
+            self.last = Some(now);
+            self.asked = None;
+            return false;
+        }
+        let due = self.last.is_none_or(|at| now.duration_since(at) >= self.interval);
+        // Once per interval: the answer takes a round trip and an encode.
+        let asked_lately = self.asked.is_some_and(|at| now.duration_since(at) < self.interval / 4);
+        if due && !asked_lately {
+            self.asked = Some(now);
+            return true;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn asks_when_no_keyframe_came_for_an_interval() {
+        let mut cadence = KeyframeCadence::new(Duration::from_secs(2));
+        let t0 = Instant::now();
+        assert!(!cadence.sample(true, t0));
+        assert!(!cadence.sample(false, t0 + Duration::from_secs(1)));
+        assert!(cadence.sample(false, t0 + Duration::from_secs(2)));
+        // Not again until a quarter interval passed…
+        assert!(!cadence.sample(false, t0 + Duration::from_millis(2100)));
+        assert!(cadence.sample(false, t0 + Duration::from_millis(2600)));
+        // …and not at all once the keyframe came.
+        assert!(!cadence.sample(true, t0 + Duration::from_millis(2700)));
+        assert!(!cadence.sample(false, t0 + Duration::from_millis(3000)));
+    }
+}

@@ -34,9 +34,10 @@ use super::{
     ingest::Ingest,
     live_channels::IngestProtocol,
     rtp_media::{Media, RtpMedia, opus_track},
-    tap_queue::TapQueue,
+    tap_queue::{KeyframeCadence, TapQueue},
 };
 use crate::media_plane::{self, MediaPlane};
+use troupe_hls::LiveConfig;
 
 const MAX_SDP_BYTES: usize = 64 * 1024;
 
@@ -137,6 +138,15 @@ async fn publish(State(state): State<IngestState>, headers: HeaderMap, body: Byt
     };
     let Answered { rtc, answer, remote_ice, candidates, media: negotiated } = answered;
     let video = negotiated.iter().any(|(_, kind, d)| *kind == MediaKind::Video && d.is_receiving());
+    // Video offered in a codec HLS cannot carry (VP8, VP9, AV1): refused rather than dropped,
+    // so the broadcaster learns at once instead of finding a stream without a picture.
+    if !video && offer.lines().any(|l| l.starts_with("m=video") && !l.starts_with("m=video 0 ")) {
+        return refusal(
+            StatusCode::NOT_ACCEPTABLE,
+            "a channel takes H.264 video over WHIP (it is packaged for HLS as sent, never \
+             transcoded); the offer's video has no H.264: offer H.264, or send audio only",
+        );
+    }
     if !video && !answer_mentions(&answer, "opus") {
         return refusal(StatusCode::NOT_ACCEPTABLE, "the offer sends no media a channel takes");
     }
@@ -287,18 +297,24 @@ async fn feed(
     drop(tap);
     let mut media = RtpMedia::default();
     let mut out = Vec::new();
+    // HLS segments start at keyframes: one every segment target (IVS asks the same of encoders).
+    let mut cadence = KeyframeCadence::new(LiveConfig::default().target_segment);
     ingest.set_audio(opus_track());
     while let Some(packet) = packets.recv().await {
-        if media.push(&packet, &mut out) {
-            if let Some(tap) = weak.upgrade() {
-                tap.want_keyframe();
-            }
-        }
+        let mut wants_keyframe = media.push(&packet, &mut out);
         for m in out.drain(..) {
             match m {
                 Media::VideoTrack(track) => ingest.set_video(track),
-                Media::Video(sample) => ingest.video(sample),
+                Media::Video(sample) => {
+                    wants_keyframe |= cadence.sample(sample.keyframe, packet.received);
+                    ingest.video(sample);
+                }
                 Media::Audio(sample) => ingest.audio(sample),
+            }
+        }
+        if wants_keyframe {
+            if let Some(tap) = weak.upgrade() {
+                tap.want_keyframe();
             }
         }
     }
