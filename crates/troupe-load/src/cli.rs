@@ -11,6 +11,8 @@ Examples:
   troupe-load audio-room --url http://127.0.0.1:7800 --subscribers 50 --ramp --duration 10s
   troupe-load meeting --target janus --url http://127.0.0.1:8088 --stages 1
   troupe-load control --url http://127.0.0.1:7800 --concurrency 16 --duration 10s
+  troupe-load hls --url http://127.0.0.1:7800/playback/CHANNEL/media.m3u8 --viewers 5000 --ramp-up 10s
+  troupe-load hls --hls-mode poll --url http://127.0.0.1:8080/hls/stream.m3u8 --viewers 5000
 
 What is measured (over a window of --duration, after every subscription received its first
 packet and --warmup passed):
@@ -20,6 +22,13 @@ packet and --warmup passed):
   join         from the subscribe request (WHIP POST, Janus join) to the first forwarded packet
   server CPU   utime+stime of --server-pid over the window, per packet the subscribers received
   RSS          the server's resident memory, and its growth per subscription since the start
+hls (HLS viewers of one live channel, a keep-alive connection each):
+  requests/s   playlist and media (part, segment) requests completed in the window
+  lateness     a part's last byte received minus its media's wall-clock end
+               (EXT-X-PROGRAM-DATE-TIME + duration)
+  stalls       ll: a part later than a part's duration (or --stall); poll: a response slower
+               than the target duration (or --stall)
+  server CPU   per 1000 requests, and the tool's own
 The tool reports its own CPU per packet too. The Troupe target needs SigV4 credentials
 (--access-key-id/--secret-access-key, `troupe serve --dev` uses devkey/devsecret).
 
@@ -43,6 +52,7 @@ pub struct Args {
     /// broadcast: one stage, 1–3 hosts, N subscribe-only viewers.
     /// audio-room: one stage, 12 audio-only hosts, N listeners.
     /// control: the IVS API (CreateParticipantToken, GetStage, ListStages) at a concurrency.
+    /// hls: --viewers HLS players of one live channel (--url: its media playlist).
     #[arg(value_enum, verbatim_doc_comment)]
     pub scenario: Scenario,
 
@@ -165,6 +175,27 @@ pub struct Args {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
 
+    /// hls: simulated players.
+    #[arg(long)]
+    pub viewers: Option<usize>,
+
+    /// hls: `ll` (blocking playlist reload, then the new part) or `poll` (plain HLS).
+    #[arg(long, value_enum, default_value_t = crate::hls::Mode::Ll)]
+    pub hls_mode: crate::hls::Mode,
+
+    /// hls: the viewers start evenly spread over this long.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub ramp_up: Duration,
+
+    /// hls poll: how often a viewer reloads the playlist.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+
+    /// hls: a part (ll) or response (poll) later than this is a stall (default: the part
+    /// target, or the target duration).
+    #[arg(long, value_parser = parse_duration)]
+    pub stall: Option<Duration>,
+
     #[arg(long, env = "TROUPE_LOAD_ACCESS_KEY_ID", default_value = "devkey")]
     pub access_key_id: String,
 
@@ -186,6 +217,7 @@ pub enum Scenario {
     Broadcast,
     AudioRoom,
     Control,
+    Hls,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -201,6 +233,7 @@ impl Scenario {
             Scenario::Broadcast => "broadcast",
             Scenario::AudioRoom => "audio-room",
             Scenario::Control => "control",
+            Scenario::Hls => "hls",
         }
     }
 }

@@ -12,6 +12,7 @@
 //! - The subscribers' direct receive path: [`keytap`] (the SRTP keys of str0m's DTLS
 //!   handshake), [`srtp`] (decryption), [`rtp`] (headers).
 //! - [`histogram`], [`procfs`] (CPU and RSS), [`http`] (a small HTTP/1.1 client).
+//! - [`hls`]: simulated HLS viewers of a live channel (tokio, a connection each).
 //!
 //! Must not touch: the server's crates. It is a client, and talks to servers only over the
 //! network, as any other client does.
@@ -21,6 +22,7 @@ pub mod control;
 pub mod endpoint;
 pub mod event_loop;
 pub mod histogram;
+pub mod hls;
 pub mod http;
 pub mod keytap;
 pub mod media;
@@ -61,7 +63,11 @@ where
 }
 
 fn execute(args: &cli::Args) -> anyhow::Result<()> {
-    let json = if args.scenario == cli::Scenario::Control {
+    let json = if args.scenario == cli::Scenario::Hls {
+        let report = hls::run(args)?;
+        print!("{}", report.table());
+        serde_json::to_string_pretty(&report)?
+    } else if args.scenario == cli::Scenario::Control {
         let report = control::run(args)?;
         print!("{}", report.table());
         serde_json::to_string_pretty(&report)?
