@@ -60,7 +60,9 @@ impl Shape {
                 viewers: args.subscribers.unwrap_or(20),
                 video: false,
             },
-            Scenario::Control | Scenario::Hls => bail!("{} is not a media scenario", args.scenario.name()),
+            Scenario::Control | Scenario::Hls => {
+                bail!("{} is not a media scenario", args.scenario.name())
+            }
         };
         if args.scenario != Scenario::Meeting && args.stages.is_some_and(|s| s != 1) {
             bail!("--stages: {} has one stage; raise --subscribers instead", args.scenario.name());

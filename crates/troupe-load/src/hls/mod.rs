@@ -102,7 +102,9 @@ pub fn run(args: &Args) -> Result<Report> {
     }
     procfs::check_exist(&args.server_pid)?;
     let (addr, host, path) = crate::http::parse_url(&args.url)?;
-    let Some(slash) = path.rfind('/') else { bail!("--url {}: give the media playlist's URL", args.url) };
+    let Some(slash) = path.rfind('/') else {
+        bail!("--url {}: give the media playlist's URL", args.url)
+    };
     let source = Arc::new(viewer::Source {
         addr,
         host,
@@ -161,7 +163,8 @@ pub fn run(args: &Args) -> Result<Report> {
             if last.elapsed() >= Duration::from_secs(5) {
                 last = Instant::now();
                 let t = opened.elapsed().as_secs_f64();
-                let requests = shared.playlist_requests.load(Relaxed) + shared.media_requests.load(Relaxed);
+                let requests =
+                    shared.playlist_requests.load(Relaxed) + shared.media_requests.load(Relaxed);
                 let stalled = shared.stalls.iter().filter(|s| s.load(Relaxed) > 0).count();
                 eprintln!(
                     "hls: {t:.0} s: {:.0} req/s, {stalled} viewers stalled, {} errors",

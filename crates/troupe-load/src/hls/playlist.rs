@@ -56,8 +56,9 @@ fn attribute<'a>(list: &'a str, name: &str) -> Option<&'a str> {
 }
 
 fn wall_clock(text: &str) -> Result<SystemTime> {
-    let t = time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
-        .with_context(|| format!("a bad EXT-X-PROGRAM-DATE-TIME {text:?}"))?;
+    let t =
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("a bad EXT-X-PROGRAM-DATE-TIME {text:?}"))?;
     Ok(SystemTime::from(t))
 }
 
@@ -76,7 +77,8 @@ pub fn parse(text: &str) -> Result<MediaPlaylist> {
     let mut clock: Option<SystemTime> = None;
     let mut segment_start: Option<SystemTime> = None;
     let mut pending_duration: Option<f64> = None;
-    let advance = |t: Option<SystemTime>, d: f64| t.map(|t| t + Duration::from_secs_f64(d.max(0.0)));
+    let advance =
+        |t: Option<SystemTime>, d: f64| t.map(|t| t + Duration::from_secs_f64(d.max(0.0)));
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if let Some(v) = line.strip_prefix("#EXT-X-TARGETDURATION:") {
             playlist.target_duration = seconds(v)?;
@@ -151,7 +153,8 @@ mod tests {
         assert_eq!(p.hint, Some((8, 1)));
         assert_eq!(p.segments.len(), 1);
         assert_eq!((p.segments[0].msn, p.segments[0].end), (7, at(1_700_000_002, 0)));
-        let parts: Vec<_> = p.parts.iter().map(|m| (m.msn, m.part, m.uri.as_str(), m.end)).collect();
+        let parts: Vec<_> =
+            p.parts.iter().map(|m| (m.msn, m.part, m.uri.as_str(), m.end)).collect();
         assert_eq!(
             parts,
             [

@@ -177,7 +177,9 @@ impl Viewer {
         let mut init_done = false;
         while !self.shared.stop.load(Relaxed) {
             let path = match hint {
-                Some((msn, part)) => format!("{}?_HLS_msn={msn}&_HLS_part={part}", self.source.playlist),
+                Some((msn, part)) => {
+                    format!("{}?_HLS_msn={msn}&_HLS_part={part}", self.source.playlist)
+                }
                 None => self.source.playlist.clone(),
             };
             let Some(took) = self.fetch(&mut conn, &path, true).await else {
@@ -188,7 +190,10 @@ impl Viewer {
             if hint.is_none() && self.shared.measuring() {
                 self.shared.record(&self.shared.playlist_response, self.id, took);
             }
-            let parsed = match std::str::from_utf8(&conn.body).map_err(anyhow::Error::from).and_then(playlist::parse) {
+            let parsed = match std::str::from_utf8(&conn.body)
+                .map_err(anyhow::Error::from)
+                .and_then(playlist::parse)
+            {
                 Ok(p) => p,
                 Err(e) => {
                     self.shared.error(e);
@@ -198,7 +203,9 @@ impl Viewer {
                 }
             };
             if parsed.hint.is_none() {
-                self.shared.error(anyhow::anyhow!("the playlist has no preload hint (not LL-HLS, or ended)"));
+                self.shared.error(anyhow::anyhow!(
+                    "the playlist has no preload hint (not LL-HLS, or ended)"
+                ));
                 hint = None;
                 self.pause().await;
                 continue;
@@ -248,7 +255,10 @@ impl Viewer {
             let Some(took) = self.fetch(&mut conn, &self.source.playlist, true).await else {
                 continue;
             };
-            let parsed = match std::str::from_utf8(&conn.body).map_err(anyhow::Error::from).and_then(playlist::parse) {
+            let parsed = match std::str::from_utf8(&conn.body)
+                .map_err(anyhow::Error::from)
+                .and_then(playlist::parse)
+            {
                 Ok(p) => p,
                 Err(e) => {
                     self.shared.error(e);
