@@ -155,10 +155,10 @@ impl Ingest {
         if let Some(recorder) = &mut self.recorder {
             recorder.video(sample.clone());
         }
-        if let Some(packager) = &mut self.packager {
-            if let Err(e) = packager.push_video(sample) {
-                self.refused(&e.to_string());
-            }
+        if let Some(packager) = &mut self.packager
+            && let Err(e) = packager.push_video(sample)
+        {
+            self.refused(&e.to_string());
         }
     }
 
@@ -176,10 +176,10 @@ impl Ingest {
         if let Some(recorder) = &mut self.recorder {
             recorder.audio(sample.clone());
         }
-        if let Some(packager) = &mut self.packager {
-            if let Err(e) = packager.push_audio(sample) {
-                self.refused(&e.to_string());
-            }
+        if let Some(packager) = &mut self.packager
+            && let Err(e) = packager.push_audio(sample)
+        {
+            self.refused(&e.to_string());
         }
     }
 

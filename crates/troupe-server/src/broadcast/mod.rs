@@ -118,10 +118,10 @@ impl Broadcast {
         let live =
             self.channels.claim(&grant.id, &grant.name, protocol).map_err(|e| e.to_string())?;
         let mut ingest = Ingest::new(live.clone(), expects_video);
-        if let Some(id) = &grant.recording_configuration_id {
-            if let Some(plan) = self.recording_plan(&grant.id, id).await {
-                ingest.record(plan);
-            }
+        if let Some(id) = &grant.recording_configuration_id
+            && let Some(plan) = self.recording_plan(&grant.id, id).await
+        {
+            ingest.record(plan);
         }
         // The stream session is recorded when the media starts (what the encoder sends is
         // known then, and the stream is LIVE from that moment); `ended` waits for that write,
@@ -176,12 +176,11 @@ impl Broadcast {
         self.channels.release(live);
         if let Some(written) = live.take_session_written() {
             // Resolves when the start was written; an error means it never will be.
-            if written.await.is_ok() {
-                if let Some(stream_id) = live.stream_id.get() {
-                    if let Err(e) = self.plane.stream_ended(&live.channel_id, stream_id).await {
-                        tracing::warn!(channel = %live.channel_id, error = %e, "could not record the end of the stream session");
-                    }
-                }
+            if written.await.is_ok()
+                && let Some(stream_id) = live.stream_id.get()
+                && let Err(e) = self.plane.stream_ended(&live.channel_id, stream_id).await
+            {
+                tracing::warn!(channel = %live.channel_id, error = %e, "could not record the end of the stream session");
             }
         }
         tracing::info!(channel = %live.channel_id, stream = ?live.stream_id.get(), protocol = live.protocol.name(), "channel offline");

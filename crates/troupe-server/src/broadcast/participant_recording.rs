@@ -172,11 +172,11 @@ impl RecordingTask {
         while let Some(Attach { mut packets, tap }) = next.take() {
             if periods > 0 {
                 recorder.reconnect();
-                if let Some(session) = self.active_session().await {
-                    if !sessions.contains(&session) {
-                        sessions.push(session);
-                        self.report(&sessions, "ACTIVE", &bucket, &prefix).await;
-                    }
+                if let Some(session) = self.active_session().await
+                    && !sessions.contains(&session)
+                {
+                    sessions.push(session);
+                    self.report(&sessions, "ACTIVE", &bucket, &prefix).await;
                 }
             }
             periods += 1;
@@ -206,10 +206,8 @@ impl RecordingTask {
                         Media::Audio(sample) => recorder.audio(sample),
                     }
                 }
-                if wants_keyframe {
-                    if let Some(tap) = tap.upgrade() {
-                        tap.want_keyframe();
-                    }
+                if wants_keyframe && let Some(tap) = tap.upgrade() {
+                    tap.want_keyframe();
                 }
                 if !active_reported && recorder.recorded_seconds() > 0.0 {
                     active_reported = true;

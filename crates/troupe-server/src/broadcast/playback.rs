@@ -14,6 +14,9 @@
 //! parts never change (immutable), playlists are fresh for a second, blocking responses for
 //! longer (their URL names the part they waited for, and a later playlist is as good).
 
+// Refusals are built once per refused request, never on a hot path: their size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
     sync::Arc,

@@ -144,10 +144,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
         let out = session.take_output();
-        if !out.is_empty() {
-            if let Err(e) = io.write_all(&out).await {
-                break Err(e.to_string());
-            }
+        if !out.is_empty()
+            && let Err(e) = io.write_all(&out).await
+        {
+            break Err(e.to_string());
         }
         if ended {
             let _ = io.flush().await;

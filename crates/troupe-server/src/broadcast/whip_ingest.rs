@@ -312,10 +312,8 @@ async fn feed(
                 Media::Audio(sample) => ingest.audio(sample),
             }
         }
-        if wants_keyframe {
-            if let Some(tap) = weak.upgrade() {
-                tap.want_keyframe();
-            }
+        if wants_keyframe && let Some(tap) = weak.upgrade() {
+            tap.want_keyframe();
         }
     }
     ingest.finish();
