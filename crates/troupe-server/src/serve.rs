@@ -87,6 +87,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
     let gauges = StoreGauges::default();
     gauges.register(&mut registry);
     registry.register_collector(Box::new(MediaMetrics::new(media.clone())));
+    registry.register_collector(Box::new(crate::broadcast::metrics::BroadcastMetrics::new(
+        broadcast.clone(),
+    )));
     if let Some(handle) = &turn.handle {
         registry.register_collector(Box::new(crate::turn_metrics::TurnMetrics::new(
             handle.stats().clone(),
@@ -191,6 +194,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Failure> {
             "stage history still being written after the drain timeout; stopping anyway"
         );
     }
+    // Recordings (channels', and the participants' the hubs just let go) write their last
+    // segments and markers; what is queued for storage gets the drain time to land.
+    broadcast.drain(DRAIN_TIMEOUT).await;
     let _ = stop_tx.send(());
     match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
         Ok(Ok(Ok(()))) => {}

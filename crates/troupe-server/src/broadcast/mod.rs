@@ -12,6 +12,7 @@
 pub mod channel_recording;
 pub mod ingest;
 pub mod live_channels;
+pub mod metrics;
 pub mod participant_recording;
 pub mod playback;
 pub mod recorder;
@@ -184,6 +185,22 @@ impl Broadcast {
             }
         }
         tracing::info!(channel = %live.channel_id, stream = ?live.stream_id.get(), protocol = live.protocol.name(), "channel offline");
+    }
+
+    /// At shutdown (after the stages' participants were let go): waits for the pushes and the
+    /// participant recordings to end (writing their last segments and markers), then for the
+    /// upload queue to drain, up to `timeout` in all.
+    pub async fn drain(&self, timeout: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        self.participant_recordings.shut_down();
+        let busy = || !self.channels.all().is_empty() || self.participant_recordings.active() > 0;
+        while busy() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if let Err(e) = self.storage.flush(left).await {
+            tracing::warn!(error = %e, "recording uploads still queued at shutdown");
+        }
     }
 
     /// The name of a channel that exists (for the watch page of an offline channel).

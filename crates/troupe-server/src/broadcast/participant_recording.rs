@@ -13,7 +13,7 @@ use std::{
 
 use serde::Deserialize;
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use troupe_control::ControlPlane;
 use troupe_media::tap::{MediaTap, TappedPacket};
 use troupe_storage::{
@@ -99,11 +99,23 @@ pub struct ParticipantRecordings {
     plane: ControlPlane,
     storage: Storage,
     active: Arc<Mutex<HashMap<Key, mpsc::Sender<Attach>>>>,
+    shutdown: watch::Sender<bool>,
 }
 
 impl ParticipantRecordings {
     pub fn new(plane: ControlPlane, storage: Storage) -> Arc<ParticipantRecordings> {
-        Arc::new(ParticipantRecordings { plane, storage, active: Default::default() })
+        let (shutdown, _) = watch::channel(false);
+        Arc::new(ParticipantRecordings { plane, storage, active: Default::default(), shutdown })
+    }
+
+    /// At shutdown: recordings end as their publishes do, without waiting for a reconnect.
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Recordings still writing.
+    pub fn active(&self) -> usize {
+        self.active.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// The tap for an admitted publish, when its stage records: the packets go to the
@@ -128,6 +140,7 @@ impl ParticipantRecordings {
             plane: self.plane.clone(),
             storage: self.storage.clone(),
             active: self.active.clone(),
+            shutdown: self.shutdown.subscribe(),
             key,
             stage_arn: self
                 .plane
@@ -145,6 +158,7 @@ struct RecordingTask {
     plane: ControlPlane,
     storage: Storage,
     active: Arc<Mutex<HashMap<Key, mpsc::Sender<Attach>>>>,
+    shutdown: watch::Receiver<bool>,
     key: Key,
     stage_arn: String,
     settings: RecordingSettings,
@@ -215,11 +229,15 @@ impl RecordingTask {
                 }
             }
             // The publish ended: a new one within the window continues this recording.
-            next = match tokio::time::timeout(self.settings.reconnect_window, attachments.recv())
-                .await
-            {
-                Ok(Some(attach)) => Some(attach),
-                _ => {
+            let mut shutdown = self.shutdown.clone();
+            let reconnected = tokio::select! {
+                r = tokio::time::timeout(self.settings.reconnect_window, attachments.recv()) => r.ok().flatten(),
+                // The node stops: no reconnect will come here.
+                _ = shutdown.wait_for(|stop| *stop) => None,
+            };
+            next = match reconnected {
+                Some(attach) => Some(attach),
+                None => {
                     // Out of the table first, then anything that came meanwhile still counts.
                     self.forget();
                     attachments.try_recv().ok()
