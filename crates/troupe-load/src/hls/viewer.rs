@@ -211,11 +211,9 @@ impl Viewer {
                 continue;
             }
             hint = parsed.hint;
-            if !init_done {
-                if let Some(init) = &parsed.init {
-                    let path = self.source.resolve(init);
-                    init_done = self.fetch(&mut conn, &path, false).await.is_some();
-                }
+            if !init_done && let Some(init) = &parsed.init {
+                let path = self.source.resolve(init);
+                init_done = self.fetch(&mut conn, &path, false).await.is_some();
             }
             let stall_after = self
                 .stall_after
