@@ -37,6 +37,8 @@ impl Server {
             } else {
                 &["--turn-tls-port", "0"][..]
             })
+            // So would RTMP's.
+            .args(if extra.contains(&"--rtmp-port") { &[][..] } else { &["--rtmp-port", "0"][..] })
             .arg("--data-dir")
             .arg(&data_dir)
             .args(extra)
