@@ -40,6 +40,8 @@ pub struct Report {
     pub requests_per_s: f64,
     pub mbit_per_s: f64,
     pub errors: u64,
+    /// Media received before its PROGRAM-DATE-TIME end (counted as 0 ms late).
+    pub early: u64,
     pub last_error: Option<String>,
     /// Viewers that stalled at least once in the window, and stalls in all.
     pub stalled_viewers: usize,
@@ -222,6 +224,7 @@ fn summarize(
         requests_per_s: requests as f64 / secs,
         mbit_per_s: shared.bytes.load(Relaxed) as f64 * 8.0 / secs / 1e6,
         errors: shared.errors.load(Relaxed),
+        early: shared.early.load(Relaxed),
         last_error: shared.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         stalled_viewers,
         stalls,

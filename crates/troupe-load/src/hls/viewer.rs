@@ -30,6 +30,9 @@ pub struct Shared {
     pub media_requests: AtomicU64,
     pub bytes: AtomicU64,
     pub errors: AtomicU64,
+    /// Media that arrived before the wall-clock end its PROGRAM-DATE-TIME gives (the server's
+    /// clock of the stream started a little after the publisher's): recorded as 0 late.
+    pub early: AtomicU64,
     pub last_error: Mutex<Option<String>>,
     pub stalls: Vec<AtomicU32>,
     /// Media requests each viewer completed in the window.
@@ -60,6 +63,7 @@ impl Shared {
             media_requests: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            early: AtomicU64::new(0),
             last_error: Mutex::new(None),
             stalls: (0..viewers).map(|_| AtomicU32::new(0)).collect(),
             got: (0..viewers).map(|_| AtomicU32::new(0)).collect(),
@@ -162,7 +166,10 @@ impl Viewer {
 
     fn lateness(&self, media: &playlist::Media) -> Option<Duration> {
         let end = media.end?;
-        Some(SystemTime::now().duration_since(end).unwrap_or(Duration::ZERO))
+        Some(SystemTime::now().duration_since(end).unwrap_or_else(|_| {
+            self.shared.early.fetch_add(1, Relaxed);
+            Duration::ZERO
+        }))
     }
 
     async fn pause(&self) {
