@@ -5,30 +5,19 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   IvsClient, CreateChannelCommand, DeleteChannelCommand, GetStreamCommand, ListStreamSessionsCommand,
   GetStreamSessionCommand, StopStreamCommand, CreateRecordingConfigurationCommand,
 } from '@aws-sdk/client-ivs';
 import { startServer, DEV_CREDENTIALS } from '../conformance/harness.mjs';
 import { launchBrowser, waitFor } from './browser.mjs';
+import { ffprobe, freeTcpPort, waitForLive, waitForOffline } from './broadcast.mjs';
 
 const env = {};
-
-async function freeTcpPort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   env.rtmpPort = await freeTcpPort();
@@ -62,19 +51,11 @@ function push(key, { seconds = 8, video = ['-c:v', 'libx264', '-preset', 'veryfa
   return { child, exited, get stderr() { return stderr; } };
 }
 
-async function ffprobe(url) {
-  const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', url], { timeout: 30_000 });
-  return JSON.parse(stdout);
-}
-
 test('an RTMP push plays as low-latency HLS: GetStream is LIVE, ffprobe reads H.264 720p and AAC, hls.js plays the watch page', async () => {
   const { channel, key, id } = await newChannel('rtmp-show');
   assert.match(channel.playbackUrl, new RegExp(`/playback/${id}/index\\.m3u8$`));
   const pushing = push(key, { seconds: 12 });
-  const stream = await waitFor('the channel to go live', async () => {
-    const out = await env.ivs.send(new GetStreamCommand({ channelArn: channel.arn }));
-    return out.stream.state === 'LIVE' && out.stream;
-  }, 15_000);
+  const stream = await waitForLive(env.ivs, channel.arn);
   assert.equal(stream.playbackUrl, channel.playbackUrl);
   assert.match(stream.streamId, /^st-/);
 
@@ -140,14 +121,7 @@ test('an RTMP push plays as low-latency HLS: GetStream is LIVE, ffprobe reads H.
 
   const { code } = await pushing.exited;
   assert.equal(code, 0, `ffmpeg pushed without error: ${pushing.stderr}`);
-  await waitFor('the channel to go offline', async () => {
-    try {
-      await env.ivs.send(new GetStreamCommand({ channelArn: channel.arn }));
-      return false;
-    } catch (e) {
-      return e.name === 'ChannelNotBroadcasting';
-    }
-  }, 10_000);
+  await waitForOffline(env.ivs, channel.arn);
   await waitFor('the watch page to say offline', async () => (await page.textContent('#state')) === 'offline');
   await page.close();
   const sessions = await env.ivs.send(new ListStreamSessionsCommand({ channelArn: channel.arn }));
@@ -160,10 +134,7 @@ test('an RTMP push plays as low-latency HLS: GetStream is LIVE, ffprobe reads H.
 test('one stream per channel: a second push is refused while the first is live; StopStream ends the first', async () => {
   const { channel, key } = await newChannel();
   const first = push(key, { seconds: 30 });
-  await waitFor('the channel to go live', async () => {
-    const out = await env.ivs.send(new GetStreamCommand({ channelArn: channel.arn }));
-    return out.stream.state === 'LIVE';
-  }, 15_000);
+  await waitForLive(env.ivs, channel.arn);
   const second = push(key, { seconds: 5 });
   const refused = await second.exited;
   assert.notEqual(refused.code, 0, 'the second push fails');
@@ -225,14 +196,7 @@ test('WHIP ingest from a browser (H.264 + Opus) plays as HLS: ffprobe reads H.26
   const { channel, key, id } = await newChannel('whip-show');
   const publisher = await whipPublish(key);
   assert.equal(publisher.status, 201, publisher.body);
-  const stream = await waitFor('the channel to go live', async () => {
-    try {
-      const out = await env.ivs.send(new GetStreamCommand({ channelArn: channel.arn }));
-      return out.stream.state === 'LIVE' && out.stream;
-    } catch (e) {
-      return e.name === 'ChannelNotBroadcasting' ? false : Promise.reject(e);
-    }
-  }, 20_000);
+  const stream = await waitForLive(env.ivs, channel.arn, 20_000);
   assert.match(stream.streamId, /^st-/);
   const mediaUrl = new URL('media.m3u8', channel.playbackUrl).href;
   await waitFor('two whole segments', async () => ((await (await fetch(mediaUrl)).text()).match(/#EXTINF/g) ?? []).length >= 2, 20_000);
@@ -262,14 +226,7 @@ test('WHIP ingest from a browser (H.264 + Opus) plays as HLS: ffprobe reads H.26
   // Ending the WHIP session ends the stream.
   const ended = await publisher.page.evaluate(async (key) => (await fetch(window.whipSession, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } })).status, key);
   assert.equal(ended, 200);
-  await waitFor('the channel to go offline', async () => {
-    try {
-      await env.ivs.send(new GetStreamCommand({ channelArn: channel.arn }));
-      return false;
-    } catch (e) {
-      return e.name === 'ChannelNotBroadcasting';
-    }
-  }, 10_000);
+  await waitForOffline(env.ivs, channel.arn);
   await publisher.page.close();
 
   const vp8 = await whipPublish(key, { videoCodec: 'video/VP8' });

@@ -6,15 +6,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   CreateStageCommand, CreateStorageConfigurationCommand, CreateParticipantTokenCommand, GetParticipantCommand,
   ListParticipantsCommand,
 } from '@aws-sdk/client-ivs-realtime';
 import { openApp, serverAndBrowser, waitFor } from './browser.mjs';
+import { ffprobe } from './broadcast.mjs';
 
 const env = serverAndBrowser();
 
@@ -37,11 +36,6 @@ async function recordingStage(name, { window = 0, mediaTypes = ['AUDIO_VIDEO'] }
   return { client, stage, bucketName, token };
 }
 
-
-async function ffprobe(path) {
-  const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', path], { timeout: 30_000 });
-  return JSON.parse(stdout);
-}
 
 async function publishFor(token, ms) {
   const page = await openApp(env.browser, env.server.url);

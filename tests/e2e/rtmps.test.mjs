@@ -5,26 +5,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from 'node:https';
-import { IvsClient, CreateChannelCommand, UpdateChannelCommand, GetStreamCommand } from '@aws-sdk/client-ivs';
+import { IvsClient, CreateChannelCommand, UpdateChannelCommand } from '@aws-sdk/client-ivs';
 import { startServer, DEV_CREDENTIALS } from '../conformance/harness.mjs';
-import { waitFor } from './browser.mjs';
+import { freeTcpPort, waitForLive, waitForOffline } from './broadcast.mjs';
 
 const env = {};
-
-async function freeTcpPort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   env.rtmpPort = await freeTcpPort();
@@ -58,26 +46,13 @@ test('with TLS on, ffmpeg pushes RTMPS to the RTMP port and the channel goes liv
   const { channel, streamKey } = await env.ivs.send(new CreateChannelCommand({ name: 'secure' }));
   assert.equal(channel.insecureIngest, false);
   const secure = push(`rtmps://127.0.0.1:${env.rtmpPort}/app/${streamKey.value}`);
-  await waitFor('the RTMPS push to go live', async () => {
-    try {
-      return (await env.ivs.send(new GetStreamCommand({ channelArn: channel.arn }))).stream.state === 'LIVE';
-    } catch (e) {
-      return e.name === 'ChannelNotBroadcasting' ? false : Promise.reject(e);
-    }
-  }, 15_000);
+  await waitForLive(env.ivs, channel.arn);
   const done = await secure;
   assert.equal(done.code, 0, done.stderr);
 
   const plain = await push(`rtmp://127.0.0.1:${env.rtmpPort}/app/${streamKey.value}`);
   assert.notEqual(plain.code, 0, 'plain RTMP is refused for a channel without insecureIngest');
-  await waitFor('the channel to be offline', async () => {
-    try {
-      await env.ivs.send(new GetStreamCommand({ channelArn: channel.arn }));
-      return false;
-    } catch (e) {
-      return e.name === 'ChannelNotBroadcasting';
-    }
-  });
+  await waitForOffline(env.ivs, channel.arn);
   await env.ivs.send(new UpdateChannelCommand({ arn: channel.arn, insecureIngest: true }));
   const allowed = await push(`rtmp://127.0.0.1:${env.rtmpPort}/app/${streamKey.value}`);
   assert.equal(allowed.code, 0, `plain RTMP with insecureIngest: ${allowed.stderr}`);

@@ -6,16 +6,15 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { promisify } from 'node:util';
 import { IvsClient, CreateChannelCommand, CreateRecordingConfigurationCommand } from '@aws-sdk/client-ivs';
 import { IVSRealTimeClient, CreateStorageConfigurationCommand } from '@aws-sdk/client-ivs-realtime';
 import { startServer, DEV_CREDENTIALS } from '../conformance/harness.mjs';
 import { waitFor } from './browser.mjs';
+import { ffprobe, freeTcpPort } from './broadcast.mjs';
 
 const ENDPOINT = process.env.TROUPE_TEST_S3_ENDPOINT;
 const CONTROL = process.env.TROUPE_TEST_S3_CONTROL;
@@ -47,17 +46,6 @@ async function listKeys(bucket, prefix = '') {
   if (r.status !== 200) return [];
   const xml = await r.text();
   return [...xml.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => m[1]);
-}
-
-async function freeTcpPort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 before(async () => {
@@ -128,8 +116,7 @@ test(`a channel recording into S3 survives an outage of ${OUTAGE_SECONDS} s of t
     for (const name of playlist.split('\n').filter((l) => l && !l.startsWith('#'))) {
       assert.ok(keys.includes(`${prefix}${dirname(rendition)}/${name}`), `segment ${name} is in S3`);
     }
-    const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', join(dir, 'media/hls/master.m3u8')]);
-    const probe = JSON.parse(stdout);
+    const probe = await ffprobe(join(dir, 'media/hls/master.m3u8'));
     assert.equal(probe.streams.find((s) => s.codec_type === 'video')?.codec_name, 'h264');
     const duration = Number(probe.format.duration);
     assert.ok(Math.abs(duration - seconds) <= 1, `recorded ${duration} s of a ${seconds} s push through the outage`);

@@ -435,18 +435,7 @@ async fn patch(
     };
     match media_plane::patch_session(worker, entry.id, fragment, if_match).await {
         Some(Ok(PatchOutcome::Trickled)) => StatusCode::NO_CONTENT.into_response(),
-        Some(Ok(PatchOutcome::Restarted { answer, etag })) => {
-            let mut response = (StatusCode::OK, answer).into_response();
-            let h = response.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/trickle-ice-sdpfrag"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&etag) {
-                h.insert(header::ETAG, v);
-            }
-            response
-        }
+        Some(Ok(PatchOutcome::Restarted { answer, etag })) => ice_restarted(answer, &etag),
         Some(Err(e @ PatchError::NotFound(_))) => {
             refusal(StatusCode::NOT_FOUND, "INVALID_INPUT", e.to_string())
         }
@@ -455,4 +444,16 @@ async fn patch(
         }
         None => refusal(StatusCode::SERVICE_UNAVAILABLE, "FAILED", "the media worker is gone"),
     }
+}
+
+/// RFC 9725 §4.3's answer to an ICE restart: `200` with the server's new ICE fragment and the
+/// new ICE session's entity tag (also WHIP ingest's).
+pub fn ice_restarted(answer: String, etag: &str) -> Response {
+    let mut response = (StatusCode::OK, answer).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/trickle-ice-sdpfrag"));
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
+    response
 }

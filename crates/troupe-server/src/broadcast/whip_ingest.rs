@@ -268,16 +268,7 @@ async fn patch(
     match media_plane::patch_session(worker, id, fragment, if_match).await {
         Some(Ok(PatchOutcome::Trickled)) => StatusCode::NO_CONTENT.into_response(),
         Some(Ok(PatchOutcome::Restarted { answer, etag })) => {
-            let mut response = (StatusCode::OK, answer).into_response();
-            let h = response.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/trickle-ice-sdpfrag"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&etag) {
-                h.insert(header::ETAG, v);
-            }
-            response
+            crate::whip::ice_restarted(answer, &etag)
         }
         Some(Err(e)) => refusal(StatusCode::PRECONDITION_FAILED, e.to_string()),
         None => refusal(StatusCode::SERVICE_UNAVAILABLE, "the media worker is gone"),
