@@ -35,7 +35,9 @@ function say(text) {
 function play() {
   if (hls) return;
   if (window.Hls && window.Hls.isSupported()) {
-    hls = new window.Hls({ lowLatencyMode: true, backBufferLength: 30 });
+    // A player that fell behind the live edge (joined at the stream's first second, or after a
+    // stall) catches up by playing a little faster instead of staying behind for good.
+    hls = new window.Hls({ lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5 });
     hls.on(window.Hls.Events.ERROR, (_event, data) => {
       if (!data.fatal) return;
       // The stream ended or is not there yet: start again when the status says live.
