@@ -50,10 +50,25 @@ export async function openApp(browser, serverUrl, { viewport = { width: 640, hei
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await trackPeerConnections(page);
-  await page.goto(`${serverUrl}/healthz`);
+  await gotoSettled(page, `${serverUrl}/healthz`);
   await page.addScriptTag({ url: `${serverUrl}/sdk/troupe.js` });
   await page.addScriptTag({ path: join(here, 'page-app.js') });
   return page;
+}
+
+/**
+ * `page.goto`, again when Chromium aborts it with ERR_NETWORK_CHANGED: it does so once when
+ * interfaces appear or change under it (the network-namespace tests make theirs just before).
+ */
+export async function gotoSettled(page, url, attempts = 3) {
+  for (let i = 1; ; i++) {
+    try {
+      return await page.goto(url);
+    } catch (e) {
+      if (i >= attempts || !String(e.message).includes('ERR_NETWORK_CHANGED')) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 /** A stage, and a function minting tokens on it with the real AWS SDK. */
