@@ -111,7 +111,7 @@ impl Reader<'_> {
 
     fn f64(&mut self, what: &'static str) -> Result<f64, AmfError> {
         let b = self.take(8, what)?;
-        Ok(f64::from_be_bytes(b.try_into().expect("take returned 8 bytes")))
+        Ok(f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
     }
 
     // Lossy, not strict: a Latin-1 encoder name in metadata is no reason to drop a stream.

@@ -128,8 +128,14 @@ impl ChunkReader {
                         return Ok(None);
                     }
                     let n = remaining.min(input.len());
-                    let stream = self.streams.get_mut(&csid).expect("payload follows a header");
-                    let partial = stream.partial.as_mut().expect("payload has a message");
+                    // The header that set this position started the message: only an Abort
+                    // between the two could have dropped it, which is then the client's error.
+                    let Some(partial) =
+                        self.streams.get_mut(&csid).and_then(|s| s.partial.as_mut())
+                    else {
+                        self.position = Position::Header;
+                        return Err(RtmpError::ChunkWithoutHeader { csid, fmt: 3 });
+                    };
                     partial.extend_from_slice(&input[..n]);
                     *input = &input[n..];
                     if n < remaining {

@@ -20,7 +20,7 @@ fn control(action: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_loses_nothing() {
-    let Some(endpoint) = s3_endpoint() else { return };
+    let endpoint = s3_endpoint();
     let outage = Duration::from_secs(
         std::env::var("TROUPE_TEST_S3_OUTAGE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20),
     );
