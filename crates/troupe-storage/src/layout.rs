@@ -101,6 +101,17 @@ impl RecordingKeys {
         self.key(RECORDING_FAILED)
     }
 
+    /// The `events/` marker a recording in `status` is written to.
+    pub fn marker(&self, status: RecordingStatus) -> String {
+        match status {
+            RecordingStatus::RecordingStarted => self.recording_started(),
+            RecordingStatus::RecordingEnded => self.recording_ended(),
+            RecordingStatus::RecordingStartFailed | RecordingStatus::RecordingEndedWithFailure => {
+                self.recording_failed()
+            }
+        }
+    }
+
     /// The multivariant playlist's file name, as the markers' `media.hls.playlist` says.
     pub fn multivariant_name(&self) -> &'static str {
         match self.kind {
@@ -312,13 +323,7 @@ impl ParticipantRecordingMarker {
 
     /// The key this marker is written to, under the recording's keys.
     pub fn key(&self, keys: &RecordingKeys) -> String {
-        match self.recording_status {
-            RecordingStatus::RecordingStarted => keys.recording_started(),
-            RecordingStatus::RecordingEnded => keys.recording_ended(),
-            RecordingStatus::RecordingStartFailed | RecordingStatus::RecordingEndedWithFailure => {
-                keys.recording_failed()
-            }
-        }
+        keys.marker(self.recording_status)
     }
 }
 
@@ -384,13 +389,7 @@ impl ChannelRecordingMarker {
     }
 
     pub fn key(&self, keys: &RecordingKeys) -> String {
-        match self.recording_status {
-            RecordingStatus::RecordingStarted => keys.recording_started(),
-            RecordingStatus::RecordingEnded => keys.recording_ended(),
-            RecordingStatus::RecordingStartFailed | RecordingStatus::RecordingEndedWithFailure => {
-                keys.recording_failed()
-            }
-        }
+        keys.marker(self.recording_status)
     }
 }
 
